@@ -1,0 +1,265 @@
+"""Filing a complaint: the complaint form's validation, its questions, and the filing itself."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot import answers, categories, services, texts
+from bot.regions import Place, resolve
+from channels.urns import channel_of
+from storage import repository
+from storage.models import Category
+
+logger = logging.getLogger(__name__)
+
+FORM_SLOTS = (
+    "description",
+    "location",
+    "location_options",
+    "location_problem",
+    "province_code",
+    "region_code",
+    "district_code",
+    "place_name",
+    "category",
+    "anonymous",
+    "confirmed",
+)
+
+# Messages that only say "I want to complain" carry no description to keep.
+_JUST_THE_WISH = re.compile(
+    r"^\s*(saya\s+|sy\s+|aku\s+)?(mau|ingin|pengen|pgn|mo|akan)?\s*"
+    r"(lapor|melapor|laporan|ngadu|mengadu|pengaduan|komplain|aduan|buat laporan|bikin laporan)"
+    r"(\s+(dong|pak|bu|kak|min|ya|nih|donk))*\s*[.!]*\s*$",
+    re.IGNORECASE,
+)
+_MIN_DESCRIPTION_CHARS = 10
+
+
+def language_of(tracker: Tracker) -> str:
+    return tracker.get_slot("language") or "id"
+
+
+def _place_slots(place: Place | None) -> dict[str, Any]:
+    return {
+        "province_code": place.province_code if place else None,
+        "region_code": place.region_code if place else None,
+        "district_code": place.district_code if place else None,
+        "place_name": place.name if place else None,
+        "location_options": None,
+        "location_problem": None,
+    }
+
+
+def _place_from_option(option: dict[str, Any]) -> Place:
+    return Place(
+        province_code=option["province_code"],
+        region_code=option["region_code"],
+        district_code=option.get("district_code"),
+        name=option["name"],
+    )
+
+
+def describe_location(text: str) -> dict[str, Any]:
+    """Slots for a place answer: resolved codes, numbered options to ask back, or 'unknown'."""
+    resolution = resolve(text)
+    if resolution.place:
+        return {"location": text.strip(), **_place_slots(resolution.place)}
+    if resolution.ambiguous:
+        return {
+            "location": None,
+            "location_options": [vars(option) for option in resolution.options],
+            "location_problem": "ambiguous",
+        }
+    return {"location": None, "location_options": None, "location_problem": "unknown"}
+
+
+def prefill_from_first_message(text: str) -> dict[str, Any]:
+    """What a complaint's first message already says: description, category, place."""
+    if _JUST_THE_WISH.match(text) or len(text.strip()) < _MIN_DESCRIPTION_CHARS:
+        return {}
+    slots: dict[str, Any] = {"description": text.strip()}
+    category = categories.confident_guess(text)
+    if category:
+        slots["category"] = category.value
+    located = describe_location(text)
+    if located.get("region_code"):
+        slots.update(located)
+    return slots
+
+
+class ActionStartComplaint(Action):
+    """Clears what a previous complaint left and keeps what the first message already says."""
+
+    def name(self) -> str:
+        return "action_start_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        events: list[EventType] = [SlotSet(slot, None) for slot in FORM_SLOTS]
+        text = tracker.latest_message.get("text") or ""
+        events += [SlotSet(slot, value) for slot, value in prefill_from_first_message(text).items()]
+        return events
+
+
+class ValidateComplaintForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_complaint_form"
+
+    async def validate_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is None:  # cleared on purpose (a new complaint, or a field to correct)
+            return {"description": None}
+        text = str(value).strip()
+        if _JUST_THE_WISH.match(text):
+            return {"description": None}  # "mau lapor" again: the question that follows says what we need
+        if len(text) < _MIN_DESCRIPTION_CHARS:
+            dispatcher.utter_message(response="utter_description_too_short")
+            return {"description": None}
+        slots: dict[str, Any] = {"description": text}
+        if not tracker.get_slot("category"):
+            category = categories.confident_guess(text)
+            if category:
+                slots["category"] = category.value
+        if not tracker.get_slot("region_code"):
+            located = describe_location(text)
+            if located.get("region_code"):
+                slots.update(located)
+        return slots
+
+    async def validate_location(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is None:  # cleared on purpose (a new complaint, or a field to correct)
+            return {"location": None}
+        text = str(value or "").strip()
+        options = tracker.get_slot("location_options") or []
+        choice = answers.number_choice(text, len(options)) if options else None
+        if choice:
+            return {"location": options[choice - 1]["name"], **_place_slots(_place_from_option(options[choice - 1]))}
+        return describe_location(text)
+
+    async def validate_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is None:  # cleared on purpose (a new complaint, or a field to correct)
+            return {"category": None}
+        category = categories.parse_choice(str(value or ""))
+        return {"category": category.value if category else None}
+
+    async def validate_anonymous(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is None:  # cleared on purpose (a new complaint, or a field to correct)
+            return {"anonymous": None}
+        text = str(value or "").lower()
+        answer = answers.yes_no(text)
+        if answer is None and re.search(r"\b(anonim|rahasia\w*)\b", text):
+            answer = True
+        return {"anonymous": answer}
+
+    async def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is None:  # cleared on purpose (a new complaint, or a field to correct)
+            return {"confirmed": None}
+        text = str(value or "")
+        edit = answers.number_choice(text, 4)
+        if edit == 1:
+            return {"confirmed": None, "description": None}
+        if edit == 2:
+            return {"confirmed": None, "location": None, **_place_slots(None)}
+        if edit == 3:
+            return {"confirmed": None, "category": None}
+        if edit == 4:
+            return {"confirmed": None, "anonymous": None}
+        return {"confirmed": True if answers.yes_no(text) else None}
+
+
+class ActionAskLocation(Action):
+    def name(self) -> str:
+        return "action_ask_location"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        language = language_of(tracker)
+        problem = tracker.get_slot("location_problem")
+        if problem == "ambiguous":
+            options = tracker.get_slot("location_options") or []
+            dispatcher.utter_message(text=texts.place_options([o["name"] for o in options], language))
+        elif problem == "unknown":
+            dispatcher.utter_message(text=texts.place_unknown(language))
+        elif language == "en":
+            dispatcher.utter_message(text="Where is it? Write the district and city, e.g. Mlati, Sleman.")
+        else:
+            dispatcher.utter_message(text="Di mana lokasinya? Tulis kecamatan dan kabupaten/kota, contoh: Mlati, Sleman.")
+        return []
+
+
+class ActionAskCategory(Action):
+    def name(self) -> str:
+        return "action_ask_category"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(text=texts.category_menu(language_of(tracker)))
+        return []
+
+
+class ActionAskConfirmed(Action):
+    def name(self) -> str:
+        return "action_ask_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(
+            text=texts.summary(
+                description=tracker.get_slot("description") or "",
+                place=tracker.get_slot("place_name") or "",
+                category=tracker.get_slot("category") or Category.lainnya.value,
+                anonymous=bool(tracker.get_slot("anonymous")),
+                language=language_of(tracker),
+            )
+        )
+        return []
+
+
+class ActionFileComplaint(Action):
+    """Files the confirmed complaint in the store and answers with its ticket."""
+
+    def name(self) -> str:
+        return "action_file_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        language = language_of(tracker)
+        new = repository.NewComplaint(
+            urn=tracker.sender_id,
+            channel=channel_of(tracker.sender_id),
+            description=tracker.get_slot("description"),
+            category=Category(tracker.get_slot("category") or Category.lainnya.value),
+            province_code=tracker.get_slot("province_code"),
+            region_code=tracker.get_slot("region_code"),
+            district_code=tracker.get_slot("district_code"),
+            address=tracker.get_slot("location"),
+            anonymous=bool(tracker.get_slot("anonymous")),
+            language=language,
+        )
+        zone, _ = texts.timezone_of(new.province_code)
+        today = datetime.now(zone).date()
+        complaint = await services.in_transaction(lambda s: repository.file_complaint(s, new, today=today))
+        logger.info("complaint filed: ticket=%s category=%s region=%s", complaint.ticket, complaint.category, complaint.region_code)
+        dispatcher.utter_message(text=texts.filed(complaint, language))
+        return [SlotSet(slot, None) for slot in FORM_SLOTS]
+
+
+class ActionResetComplaint(Action):
+    def name(self) -> str:
+        return "action_reset_complaint"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        return [SlotSet(slot, None) for slot in FORM_SLOTS]

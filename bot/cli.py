@@ -1,0 +1,302 @@
+"""``aduan``: the operator's command line.
+
+    aduan run                 migrate, train if needed, start Rasa + the app (Ctrl-C stops both)
+    aduan migrate             apply the store's migrations
+    aduan train [--force]     train the Rasa model unless one for this data exists
+    aduan agency add ...      register an agency
+    aduan officer add ...     register an officer
+    aduan officer token ...   issue an API token for an officer (printed once)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+from bot.config import Settings, get_settings
+from storage import repository
+from storage.db import make_engine, session_scope
+from storage.migrate import upgrade
+from storage.models import OfficerRole
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAINING_INPUTS = ("domain.yml", "config.yml")
+TRAINING_DIRS = ("nlu_data",)
+MODELS_KEPT = 3
+
+log = logging.getLogger("aduan")
+
+
+# ---------------------------------------------------------------- training
+
+
+def training_fingerprint(root: Path = ROOT) -> str:
+    """A hash of everything training reads; a model is reused while this stays the same."""
+    digest = hashlib.sha256()
+    files = [root / name for name in TRAINING_INPUTS]
+    for directory in TRAINING_DIRS:
+        files += sorted((root / directory).rglob("*.yml"))
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def quiet_engine_environment(env: dict[str, str]) -> dict[str, str]:
+    """Rasa must never phone home (telemetry and its Sentry error reports): no traffic leaves loopback."""
+    env["RASA_TELEMETRY_ENABLED"] = "false"
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    env.setdefault("PYTHONWARNINGS", "ignore")  # rasa 3.6's dependencies warn a lot; keep the log readable
+    return env
+
+
+def rasa_binary() -> str:
+    configured = os.environ.get("RASA_BIN")
+    candidate = Path(configured) if configured else ROOT / ".venv" / "engine" / "bin" / "rasa"
+    if not candidate.exists():
+        raise SystemExit(
+            f"The Rasa engine is not installed ({candidate} is missing). Run `make install` (or set RASA_BIN)."
+        )
+    return str(candidate)
+
+
+def model_path(settings: Settings) -> Path:
+    return ROOT / settings.model_dir / f"aduan-{training_fingerprint()}.tar.gz"
+
+
+def train(settings: Settings, *, force: bool = False) -> Path:
+    """Train the Rasa model unless one exists for the current training data; returns its path."""
+    target = model_path(settings)
+    if target.exists() and not force:
+        log.info("model up to date: %s", target.relative_to(ROOT))
+        return target
+    log.info("training the Rasa model (a few minutes on 2 cores): %s", target.name)
+    started = time.monotonic()
+    subprocess.run(
+        [
+            rasa_binary(), "train",
+            "--data", "nlu_data",
+            "--domain", "domain.yml",
+            "--config", "config.yml",
+            "--out", str(target.parent),
+            "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+        ],
+        cwd=ROOT,
+        check=True,
+        env=quiet_engine_environment(dict(os.environ)),
+    )
+    log.info("model trained in %.0f s", time.monotonic() - started)
+    old = sorted(target.parent.glob("aduan-*.tar.gz"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in old[MODELS_KEPT:]:
+        stale.unlink()
+    return target
+
+
+# ---------------------------------------------------------------- running the stack
+
+
+def engine_environment(settings: Settings) -> dict[str, str]:
+    """What endpoints.yml reads: where the actions are, and the tracker store."""
+    env = dict(os.environ)
+    env.setdefault("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{settings.app_port}/webhook")
+    env["ACTIONS_TOKEN"] = settings.actions_token
+    env.setdefault("RASA_TRACKER_DIALECT", "sqlite")
+    env.setdefault("RASA_TRACKER_HOST", "")
+    env.setdefault("RASA_TRACKER_DB", str(ROOT / "var" / "rasa_tracker.db"))
+    return quiet_engine_environment(env)
+
+
+def start_engine(settings: Settings, model: Path) -> subprocess.Popen:
+    (ROOT / "var").mkdir(exist_ok=True)
+    command = [
+        rasa_binary(), "run",
+        "--enable-api",
+        "--auth-token", settings.rasa_token,
+        "--model", str(model),
+        "--endpoints", "endpoints.yml",
+        "--credentials", "credentials.yml",
+        "--interface", "127.0.0.1",  # channel endpoints take no token: never expose Rasa
+        "--port", str(settings.rasa_port),
+    ]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=engine_environment(settings),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # Ctrl-C reaches us; we stop Rasa ourselves, in order
+    )
+    threading.Thread(target=_prefix_output, args=(process, "rasa"), daemon=True).start()
+    return process
+
+
+def _prefix_output(process: subprocess.Popen, name: str) -> None:
+    for line in process.stdout:
+        sys.stdout.write(f"{name:>5} | {line}")
+        sys.stdout.flush()
+
+
+def stop_engine(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _announce_when_ready(settings: Settings, process: subprocess.Popen) -> None:
+    url = f"http://127.0.0.1:{settings.rasa_port}/status"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(url, params={"token": settings.rasa_token}, timeout=2).status_code == 200:
+                base = f"http://{settings.app_host}:{settings.app_port}"
+                log.info(
+                    "ready.\n  simulator: POST %s/simulator/messages  (GET lists what was delivered)\n"
+                    "  REST API:  %s/api/v1  (OpenAPI: %s/docs)\n  health:    %s/health",
+                    base, base, base, base,
+                )
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    if process.poll() is not None:
+        log.error("the Rasa engine exited with code %s", process.returncode)
+
+
+def run(settings: Settings) -> None:
+    import uvicorn
+
+    from bot.app import create_app
+
+    # Secrets shared between the app and its engine; fresh for each run unless configured.
+    settings.rasa_token = settings.rasa_token or secrets.token_urlsafe(24)
+    settings.actions_token = settings.actions_token or secrets.token_urlsafe(24)
+    upgrade(settings.database_url)
+    log.info("store ready: %s", _safe_url(settings.database_url))
+    model = train(settings)
+    engine_process = start_engine(settings, model)
+    threading.Thread(target=_announce_when_ready, args=(settings, engine_process), daemon=True).start()
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=settings.app_host,
+            port=settings.app_port,
+            log_level=settings.log_level.lower(),
+        )
+    finally:
+        log.info("stopping the Rasa engine")
+        stop_engine(engine_process)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# ---------------------------------------------------------------- officers and agencies
+
+
+def _session(settings: Settings):
+    return session_scope(make_engine(settings.database_url))
+
+
+def agency_add(settings: Settings, args: argparse.Namespace) -> None:
+    with _session(settings) as session:
+        if repository.get_agency_by_code(session, args.code):
+            raise SystemExit(f"agency {args.code} exists already")
+        agency = repository.create_agency(session, code=args.code, name=args.name, region_code=args.region)
+        print(f"agency {agency.code} created (id {agency.id})")
+
+
+def officer_add(settings: Settings, args: argparse.Namespace) -> None:
+    with _session(settings) as session:
+        agency = repository.get_agency_by_code(session, args.agency)
+        if agency is None:
+            raise SystemExit(f"no agency with code {args.agency}; see `aduan agency add`")
+        officer = repository.create_officer(session, name=args.name, agency_id=agency.id, role=OfficerRole(args.role))
+        print(f"officer {officer.id} created ({officer.role} at {agency.code})")
+
+
+def officer_token(settings: Settings, args: argparse.Namespace) -> None:
+    from storage.models import Officer
+
+    with _session(settings) as session:
+        if session.get(Officer, args.officer) is None:
+            raise SystemExit(f"no officer with id {args.officer}")
+        token = repository.issue_token(session, args.officer, label=args.label)
+    # The only time the token is shown: it is stored hashed.
+    print(token)
+
+
+# ---------------------------------------------------------------- entry point
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="aduan", description="Aduan: public-service complaint bot")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="migrate, train if needed, and run Rasa + the app")
+    commands.add_parser("migrate", help="apply the store's migrations")
+    train_cmd = commands.add_parser("train", help="train the Rasa model unless it is up to date")
+    train_cmd.add_argument("--force", action="store_true")
+
+    agency = commands.add_parser("agency", help="agencies").add_subparsers(dest="action", required=True)
+    add = agency.add_parser("add")
+    add.add_argument("--code", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--region", help="Kemendagri kab/kota code, e.g. 34.04")
+
+    officer = commands.add_parser("officer", help="officers and their API tokens").add_subparsers(
+        dest="action", required=True
+    )
+    add = officer.add_parser("add")
+    add.add_argument("--name", required=True)
+    add.add_argument("--agency", required=True, help="agency code (NASIONAL: the national queue)")
+    add.add_argument("--role", choices=[r.value for r in OfficerRole], default=OfficerRole.officer.value)
+    token = officer.add_parser("token", help="issue a bearer token (printed once)")
+    token.add_argument("--officer", type=int, required=True, help="officer id")
+    token.add_argument("--label")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines would print the Rasa token
+    if args.command == "run":
+        run(settings)
+    elif args.command == "migrate":
+        upgrade(settings.database_url)
+        print("migrations applied")
+    elif args.command == "train":
+        train(settings, force=args.force)
+    elif args.command == "agency":
+        upgrade(settings.database_url)
+        agency_add(settings, args)
+    elif args.command == "officer":
+        upgrade(settings.database_url)
+        {"add": officer_add, "token": officer_token}[args.action](settings, args)
+
+
+if __name__ == "__main__":
+    main()

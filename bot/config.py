@@ -1,0 +1,73 @@
+"""The app's configuration: one settings object, read from the environment (and a .env file).
+
+Every variable is listed in README.md and .env.example.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # store
+    database_url: str = Field(default="sqlite:///var/aduan.db", alias="DATABASE_URL")
+
+    # the app's HTTP server (simulator, REST API, action endpoint, provider webhooks)
+    app_host: str = Field(default="127.0.0.1", alias="APP_HOST")
+    app_port: int = Field(default=8000, alias="APP_PORT")
+
+    # the Rasa engine (listens on loopback only: its channel endpoints take no token)
+    rasa_port: int = Field(default=5005, alias="RASA_PORT")
+    # where the app reaches Rasa; defaults to the loopback port `aduan run` starts it on
+    rasa_url: str = Field(default="", alias="RASA_URL")
+    rasa_token: str = Field(default="", alias="RASA_TOKEN")
+    rasa_timeout_seconds: float = Field(default=30.0, alias="RASA_TIMEOUT_SECONDS")
+    # shared secret Rasa sends to the app's action endpoint (?token=...)
+    actions_token: str = Field(default="", alias="ACTIONS_TOKEN")
+    model_dir: str = Field(default="models", alias="RASA_MODEL_DIR")
+
+    # the public base URL providers call (webhooks); used by the provider adapters
+    public_base_url: str = Field(default="", alias="PUBLIC_BASE_URL")
+
+    # providers: a channel whose credentials are absent is off
+    twilio_account_sid: str = Field(default="", alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: str = Field(default="", alias="TWILIO_AUTH_TOKEN")
+    twilio_sms_from: str = Field(default="", alias="TWILIO_SMS_FROM")
+    twilio_whatsapp_from: str = Field(default="", alias="TWILIO_WHATSAPP_FROM")
+    twilio_api_url: str = Field(default="", alias="TWILIO_API_URL")
+    telegram_bot_token: str = Field(default="", alias="TELEGRAM_BOT_TOKEN")
+    telegram_webhook_secret: str = Field(default="", alias="TELEGRAM_WEBHOOK_SECRET")
+    telegram_api_url: str = Field(default="", alias="TELEGRAM_API_URL")
+
+    # the simulator channel (demos, officer training, end-to-end tests)
+    simulator_enabled: bool = Field(default=True, alias="SIMULATOR_ENABLED")
+
+    # the dispatcher: attempts before an outgoing message is marked failed
+    send_max_attempts: int = Field(default=3, alias="SEND_MAX_ATTEMPTS")
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+
+    @model_validator(mode="after")
+    def _default_rasa_url(self) -> "Settings":
+        if not self.rasa_url:
+            self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
+        return self
+
+    def channel_status(self) -> dict[str, str]:
+        """Which channels are on, for start-up logs and /health."""
+        twilio = bool(self.twilio_account_sid and self.twilio_auth_token)
+        return {
+            "simulator": "on" if self.simulator_enabled else "off",
+            "sms": "configured" if twilio and self.twilio_sms_from else "off (no Twilio credentials)",
+            "whatsapp": "configured" if twilio and self.twilio_whatsapp_from else "off (no Twilio credentials)",
+            "telegram": "configured" if self.telegram_bot_token else "off (no TELEGRAM_BOT_TOKEN)",
+        }
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,195 @@
+"""Dialogue turns: an inbound message goes to Rasa, the bot's answers go to the outbox.
+
+Every inbound message is stored first (status ``pending``). Turns of one conversation run one
+at a time, oldest first. When Rasa cannot be reached the message stays pending and is retried
+with a growing delay, so nothing a citizen sent is lost; the citizen is told once that the
+answer will come later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from bot import texts
+from channels.base import IncomingMessage
+from channels.formatting import render
+from channels.urns import redact_urn
+from storage import repository
+from storage.db import session_scope
+from storage.models import ContactUrn, Message
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRY_DELAY = timedelta(minutes=5)
+
+
+class EngineUnavailable(Exception):
+    """Rasa did not answer (down, restarting, timing out, or an error)."""
+
+
+class RasaClient:
+    """Rasa's REST channel for turns; its HTTP API (token-protected) for status."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 30.0) -> None:
+        self._token = token
+        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
+
+    async def turn(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
+        try:
+            response = await self._http.post(
+                "/webhooks/rest/webhook", json={"sender": sender, "message": text, "metadata": metadata}
+            )
+        except httpx.HTTPError as exc:
+            raise EngineUnavailable(f"{type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise EngineUnavailable(f"HTTP {response.status_code}")
+        return response.json() or []
+
+    async def status(self) -> dict[str, Any]:
+        """Rasa's own status (model loaded); raises EngineUnavailable."""
+        try:
+            response = await self._http.get("/status", params={"token": self._token}, timeout=3.0)
+        except httpx.HTTPError as exc:
+            raise EngineUnavailable(type(exc).__name__) from exc
+        if response.status_code != 200:
+            raise EngineUnavailable(f"HTTP {response.status_code}")
+        return response.json()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return min(timedelta(seconds=2 ** min(attempts, 10)), MAX_RETRY_DELAY)
+
+
+def bot_texts(replies: list[dict[str, Any]]) -> list[str]:
+    """The text of each bot message; buttons become numbered lines, since SMS has none."""
+    out = []
+    for reply in replies:
+        text = (reply.get("text") or "").strip()
+        buttons = reply.get("buttons") or []
+        if buttons:
+            text += "\n" + "\n".join(f"{i}. {b.get('title', '')}" for i, b in enumerate(buttons, start=1))
+        if text:
+            out.append(text)
+    return out
+
+
+class Conversations:
+    def __init__(self, engine: Engine, rasa: RasaClient, on_queued: Callable[[], None]) -> None:
+        self._engine = engine
+        self._rasa = rasa
+        self._on_queued = on_queued
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    async def _tx(self, work: Callable[[Session], Any]) -> Any:
+        def run() -> Any:
+            with session_scope(self._engine) as session:
+                return work(session)
+
+        return await asyncio.to_thread(run)
+
+    def _lock(self, urn_id: int) -> asyncio.Lock:
+        lock = self._locks.get(urn_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[urn_id] = lock
+        return lock
+
+    async def receive(self, incoming: IncomingMessage) -> tuple[Message, bool]:
+        """Store an inbound message durably; returns (message, created)."""
+        return await self._tx(
+            lambda s: repository.record_inbound(
+                s,
+                urn=incoming.urn,
+                channel=incoming.channel,
+                provider=incoming.provider,
+                text=incoming.text,
+                external_id=incoming.external_id,
+            )
+        )
+
+    async def process(self, urn_id: int) -> list[int]:
+        """Run every pending turn of one conversation, in order; returns the outbound message ids queued."""
+        queued: list[int] = []
+        lock = self._lock(urn_id)  # keep a strong reference while in use
+        async with lock:
+            while True:
+                pending = await self._tx(lambda s: self._next(s, urn_id))
+                if pending is None:
+                    break
+                message, contact = pending
+                if message.next_attempt_at and message.next_attempt_at > datetime.now(timezone.utc):
+                    break  # waiting for its retry time; later messages wait behind it
+                ids, done = await self._turn(message, contact)
+                queued.extend(ids)
+                if not done:
+                    break
+        if queued:
+            self._on_queued()
+        return queued
+
+    @staticmethod
+    def _next(session: Session, urn_id: int) -> tuple[Message, ContactUrn] | None:
+        message = repository.next_pending_inbound(session, urn_id)
+        if message is None:
+            return None
+        return message, session.get(ContactUrn, urn_id)
+
+    async def _turn(self, message: Message, contact: ContactUrn) -> tuple[list[int], bool]:
+        """One turn; returns (queued message ids, whether the turn ran)."""
+        metadata = {"channel": message.channel, "message_id": message.id}
+        try:
+            replies = await self._rasa.turn(contact.urn, message.text, metadata)
+        except EngineUnavailable as exc:
+            logger.warning("turn failed for %s (message %s): %s", redact_urn(contact.urn), message.id, exc)
+            return await self._tx(lambda s: self._postpone(s, message, contact, str(exc))), False
+        parts = [part for text in bot_texts(replies) for part in render(message.channel, text)]
+
+        def store(session: Session) -> list[int]:
+            out = repository.queue_outbound(
+                session,
+                urn_id=contact.id,
+                channel=message.channel,
+                provider=message.provider,
+                texts=parts,
+                reply_to_id=message.id,
+            )
+            repository.mark_inbound_handled(session, message.id)
+            return [m.id for m in out]
+
+        return await self._tx(store), True
+
+    @staticmethod
+    def _postpone(session: Session, message: Message, contact: ContactUrn, error: str) -> list[int]:
+        attempts = repository.mark_inbound_retry(session, message.id, error, retry_delay(message.attempts + 1))
+        if attempts == 1:
+            # Tell the citizen once that we have the message, rather than leaving them in silence.
+            notice = repository.queue_outbound(
+                session,
+                urn_id=contact.id,
+                channel=message.channel,
+                provider=message.provider,
+                texts=render(message.channel, texts.busy()),
+                reply_to_id=message.id,
+            )
+            return [m.id for m in notice]
+        return []
+
+    async def retry_due(self) -> int:
+        """Run the turns whose retry time has come; returns how many conversations were tried."""
+        now = datetime.now(timezone.utc)
+        urn_ids = await self._tx(lambda s: repository.urns_with_due_inbound(s, now))
+        for urn_id in urn_ids:
+            await self.process(urn_id)
+        return len(urn_ids)

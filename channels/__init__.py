@@ -1,0 +1,1 @@
+"""Channel adapters: the channel-neutral message model, the simulator, and (later) real providers."""

@@ -1,0 +1,56 @@
+"""The channel-neutral message model and the one interface every provider adapter has.
+
+Every adapter receives provider traffic as ``IncomingMessage`` and sends ``OutgoingMessage``;
+a failed send is classified so that the dispatcher knows whether to retry (RapidPro's courier
+does the same).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    urn: str  # "sim-sms:+62812...", "telegram:1234"
+    channel: str  # sms | whatsapp | telegram
+    provider: str  # simulator | twilio | telegram
+    text: str
+    external_id: str | None = None  # the provider's id, for de-duplication of retries
+    attachments: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    message_id: int
+    urn: str
+    channel: str
+    text: str
+
+
+class SendOutcome(enum.Enum):
+    sent = "sent"  # accepted by the provider
+    retry = "retry"  # connection failed or server error: try again soon
+    retry_later = "retry_later"  # throttled: try again after the provider's delay
+    recipient_gone = "recipient_gone"  # blocked the bot or unreachable: stop sending
+    permanent = "permanent"  # rejected for good (bad number, bad content)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: SendOutcome
+    external_id: str | None = None
+    status: str = "sent"  # the message status to record when sent (sent | delivered)
+    error: str | None = None
+    retry_after: timedelta | None = None
+
+
+class ChannelAdapter(Protocol):
+    provider: str  # name stored on messages
+
+    def handles(self, urn_scheme: str) -> bool: ...
+
+    async def send(self, message: OutgoingMessage) -> SendResult: ...

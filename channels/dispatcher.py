@@ -1,0 +1,116 @@
+"""The dispatcher: sends what the outbox holds, with retries, and records what happened.
+
+Outbox rows are written in the transaction of the change that caused them; this loop claims
+due rows with a lease (so a second app instance never sends the same row), hands each to the
+adapter of its URN, and records the provider's id and status, or the failure and when to try
+again. After a crash the lease runs out and the row is sent by whoever runs next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Engine
+
+from channels.base import OutgoingMessage, SendOutcome, SendResult
+from channels.registry import AdapterRegistry, NoAdapter
+from channels.urns import redact_urn
+from storage import repository
+from storage.db import session_scope
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+POLL_SECONDS = 1.0
+
+
+def backoff(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s, ... up to 10 minutes."""
+    return min(timedelta(seconds=5 * 2 ** max(attempts - 1, 0)), timedelta(minutes=10))
+
+
+class Dispatcher:
+    def __init__(self, engine: Engine, adapters: AdapterRegistry, *, max_attempts: int = 3) -> None:
+        self._engine = engine
+        self._adapters = adapters
+        self._max_attempts = max_attempts
+        self._wake = asyncio.Event()
+        self._sending = asyncio.Lock()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run_forever(self) -> None:
+        while True:
+            try:
+                await self.dispatch_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep the loop alive; the rows stay in the outbox
+                logger.exception("dispatcher pass failed")
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def dispatch_due(self, message_ids: list[int] | None = None) -> int:
+        """Send due outbox items (only ``message_ids`` when given); returns how many were sent."""
+        async with self._sending:
+            now = datetime.now(timezone.utc)
+
+            def claim():
+                with session_scope(self._engine) as session:
+                    return repository.claim_outbox(session, now=now, lease=LEASE, message_ids=message_ids)
+
+            claimed = await asyncio.to_thread(claim)
+            sent = 0
+            held_back: set[str] = set()  # conversations with a failed send: keep their order
+            for item, message, contact in claimed:
+                if contact.urn in held_back:
+                    await asyncio.to_thread(self._release, item.id)
+                    continue
+                result = await self._send(OutgoingMessage(message.id, contact.urn, message.channel, message.text))
+                await asyncio.to_thread(self._record, item.id, item.attempts, contact.urn, result)
+                if result.outcome is SendOutcome.sent:
+                    sent += 1
+                else:
+                    held_back.add(contact.urn)
+            return sent
+
+    async def _send(self, message: OutgoingMessage) -> SendResult:
+        try:
+            adapter = self._adapters.for_urn(message.urn)
+        except NoAdapter as exc:
+            return SendResult(SendOutcome.permanent, error=f"no channel configured for {exc}")
+        try:
+            return await adapter.send(message)
+        except Exception as exc:  # an adapter bug or an unexpected transport error: retry
+            logger.exception("send via %s raised", adapter.provider)
+            return SendResult(SendOutcome.retry, error=f"{type(exc).__name__}: {exc}")
+
+    def _release(self, item_id: int) -> None:
+        with session_scope(self._engine) as session:
+            repository.release_claim(session, item_id)
+
+    def _record(self, item_id: int, previous_attempts: int, urn: str, result: SendResult) -> None:
+        with session_scope(self._engine) as session:
+            if result.outcome is SendOutcome.sent:
+                repository.mark_sent(session, item_id, external_id=result.external_id, status=result.status)
+                return
+            attempts = previous_attempts + 1
+            give_up = result.outcome in (SendOutcome.permanent, SendOutcome.recipient_gone) or (
+                attempts >= self._max_attempts
+            )
+            retry_in = None if give_up else (result.retry_after or backoff(attempts))
+            repository.mark_send_failed(session, item_id, error=result.error or result.outcome.value, retry_in=retry_in)
+            logger.warning(
+                "send to %s failed (%s, attempt %d)%s: %s",
+                redact_urn(urn),
+                result.outcome.value,
+                attempts,
+                "; giving up" if give_up else f"; retry in {retry_in}",
+                result.error,
+            )

@@ -1,0 +1,73 @@
+"""URNs: every citizen address as ``scheme:path`` (DESIGN.md section 2).
+
+``sms:+6281234567890``, ``whatsapp:+6281234567890``, ``telegram:123456789``, and the
+simulator's ``sim-sms:``, ``sim-whatsapp:``, ``sim-telegram:``. Phone numbers are E.164.
+"""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+PHONE_SCHEMES = {"sms", "whatsapp", "sim-sms", "sim-whatsapp"}
+NUMERIC_ID_SCHEMES = {"telegram", "sim-telegram"}
+SCHEMES = PHONE_SCHEMES | NUMERIC_ID_SCHEMES
+
+# Simulated channels run the real pipeline; their URN scheme says "simulated" so that a
+# simulated conversation can never be mistaken for (or delivered to) a real number.
+SIMULATOR_SCHEMES = {"sms": "sim-sms", "whatsapp": "sim-whatsapp", "telegram": "sim-telegram"}
+
+
+class InvalidAddress(ValueError):
+    """The address cannot be a valid URN path for its scheme."""
+
+
+def normalize_phone(raw: str, default_region: str = "ID") -> str:
+    """Any way an Indonesian writes a phone number, as E.164: ``0812-3456-7890`` -> ``+6281234567890``."""
+    text = (raw or "").strip()
+    if text.lower().startswith("whatsapp:"):
+        text = text.split(":", 1)[1]
+    digits = re.sub(r"[^\d+]", "", text)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    elif digits.startswith("62") and not digits.startswith("+"):
+        digits = "+" + digits  # 62812... written without the plus
+    try:
+        number = phonenumbers.parse(digits, default_region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidAddress("not a phone number") from exc
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidAddress("not a possible phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def make_urn(scheme: str, address: str) -> str:
+    scheme = scheme.strip().lower()
+    if scheme not in SCHEMES:
+        raise InvalidAddress(f"unknown URN scheme {scheme!r}")
+    if scheme in PHONE_SCHEMES:
+        return f"{scheme}:{normalize_phone(address)}"
+    path = (address or "").strip()
+    if not re.fullmatch(r"-?\d{1,20}", path):
+        raise InvalidAddress("a Telegram id is a number")
+    return f"{scheme}:{path}"
+
+
+def split_urn(urn: str) -> tuple[str, str]:
+    scheme, sep, path = urn.partition(":")
+    if not sep or scheme not in SCHEMES or not path:
+        raise InvalidAddress("not a URN")
+    return scheme, path
+
+
+def channel_of(urn: str) -> str:
+    """The citizen-facing channel of a URN: ``sim-sms:+62..`` and ``sms:+62..`` are both ``sms``."""
+    scheme, _ = split_urn(urn)
+    return scheme.removeprefix("sim-")
+
+
+def redact_urn(urn: str) -> str:
+    """A URN safe for logs: the scheme and the last 3 characters only."""
+    scheme, _, path = urn.partition(":")
+    return f"{scheme}:…{path[-3:]}" if path else scheme

@@ -1,0 +1,1 @@
+"""Aduan's store: SQLModel tables, repository functions, Alembic migrations."""

@@ -1,0 +1,44 @@
+"""Alembic environment: runs the migrations on the URL given by the caller or DATABASE_URL."""
+
+from __future__ import annotations
+
+import os
+
+from alembic import context
+
+from storage.db import make_engine
+from storage.models import SQLModel  # noqa: F401  (registers every table on the metadata)
+import storage.models  # noqa: F401
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def _database_url() -> str:
+    url = config.attributes.get("database_url") or os.environ.get("DATABASE_URL")
+    if not url:
+        from bot.config import Settings
+
+        url = Settings().database_url
+    return url
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=_database_url(), target_metadata=target_metadata, literal_binds=True, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = make_engine(_database_url())
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,211 @@
+"""The shape of Aduan's data: SQLModel tables, read in one place.
+
+The schema itself is owned by the Alembic migrations in ``storage/migrations``;
+these classes must stay in step with them (``tests/test_migrations.py`` checks it).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timezone
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Category(str, enum.Enum):
+    """The 13 complaint categories of DESIGN.md section 3 (slugs are part of the API)."""
+
+    infrastruktur = "infrastruktur"
+    lingkungan = "lingkungan"
+    air_bersih = "air_bersih"
+    listrik = "listrik"
+    kesehatan = "kesehatan"
+    pendidikan = "pendidikan"
+    kependudukan = "kependudukan"
+    bantuan_sosial = "bantuan_sosial"
+    ketertiban_umum = "ketertiban_umum"
+    transportasi = "transportasi"
+    pungli_korupsi = "pungli_korupsi"
+    pelayanan_administrasi = "pelayanan_administrasi"
+    lainnya = "lainnya"
+
+
+class Status(str, enum.Enum):
+    diterima = "diterima"
+    diteruskan = "diteruskan"
+    diproses = "diproses"
+    selesai = "selesai"
+    ditutup = "ditutup"
+    ditolak = "ditolak"
+
+
+class OfficerRole(str, enum.Enum):
+    officer = "officer"
+    supervisor = "supervisor"
+    admin = "admin"
+
+
+class Direction(str, enum.Enum):
+    inbound = "in"
+    outbound = "out"
+
+
+class MessageStatus(str, enum.Enum):
+    # inbound
+    pending = "pending"  # stored, the dialogue turn has not run yet (or must be retried)
+    handled = "handled"  # the dialogue turn ran and its replies are in the outbox
+    # outbound
+    queued = "queued"  # in the outbox, not yet accepted by the provider
+    sent = "sent"  # accepted by the provider
+    delivered = "delivered"
+    failed = "failed"  # gave up (permanent error or too many attempts)
+
+
+class Citizen(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    language: str = Field(default="id", max_length=8)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ContactUrn(SQLModel, table=True):
+    """One address of a citizen (``sms:+62...``, ``telegram:123``); a citizen may own several."""
+
+    __tablename__ = "contact_urn"
+
+    id: int | None = Field(default=None, primary_key=True)
+    urn: str = Field(max_length=255, unique=True)
+    scheme: str = Field(max_length=32)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Agency(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=255)
+    # Kemendagri code of the area it serves (kab/kota); None for national bodies.
+    region_code: str | None = Field(default=None, max_length=16)
+    is_national_queue: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Officer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=255)
+    role: str = Field(default=OfficerRole.officer.value, max_length=16)  # OfficerRole
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token of an officer. Only a SHA-256 of the secret is kept."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int = Field(foreign_key="officer.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)  # first characters, to tell tokens apart in listings
+    label: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class Complaint(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_complaint_agency_status", "agency_id", "status"),
+        Index("ix_complaint_citizen_created", "citizen_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket: str = Field(max_length=8, unique=True)
+    citizen_id: int = Field(foreign_key="citizen.id")
+    urn_id: int = Field(foreign_key="contact_urn.id")  # the address it was filed from
+    channel: str = Field(max_length=16)  # sms | whatsapp | telegram
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    category: str = Field(max_length=32, index=True)  # Category
+    secondary_category: str | None = Field(default=None, max_length=32)
+    province_code: str | None = Field(default=None, max_length=2)
+    region_code: str | None = Field(default=None, max_length=5, index=True)  # kab/kota, "34.04"
+    district_code: str | None = Field(default=None, max_length=8)  # kecamatan, "34.04.07"
+    address: str | None = Field(default=None, max_length=500)
+    anonymous: bool = Field(default=False)
+    confidential: bool = Field(default=False)
+    status: str = Field(default=Status.diterima.value, max_length=16, index=True)  # Status
+    agency_id: int = Field(foreign_key="agency.id")
+    language: str = Field(default="id", max_length=8)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+    verify_due: date | None = None  # verification deadline (3 working days)
+    followup_due: date | None = None  # agency's first follow-up (5 working days after forwarding)
+    resolve_due: date | None = None  # resolution target
+
+
+class ComplaintEvent(SQLModel, table=True):
+    """Every change of a complaint: who, when, what, and a note."""
+
+    __tablename__ = "complaint_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    kind: str = Field(max_length=32)  # filed | status | note | reply
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str | None = Field(default=None, max_length=16)
+    actor_type: str = Field(max_length=16)  # citizen | officer | system
+    actor_officer_id: int | None = Field(default=None, foreign_key="officer.id")
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Message(SQLModel, table=True):
+    """Every message in and out, on every channel.
+
+    Inbound rows are stored before the provider's webhook is acknowledged; outbound
+    rows are written with their outbox item in the transaction that caused them.
+    """
+
+    __table_args__ = (
+        # Provider retries carry the same id: the second insert fails, nothing is stored twice.
+        UniqueConstraint("provider", "external_id", name="uq_message_provider_external_id"),
+        Index("ix_message_urn_direction", "urn_id", "direction", "id"),
+        Index("ix_message_status_direction", "status", "direction"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    direction: str = Field(max_length=3)  # Direction
+    urn_id: int = Field(foreign_key="contact_urn.id")
+    channel: str = Field(max_length=16)
+    provider: str = Field(max_length=32)  # simulator | twilio | telegram
+    external_id: str | None = Field(default=None, max_length=128)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(max_length=16)  # MessageStatus
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = None  # inbound: when to retry a failed turn
+    error: str | None = Field(default=None, max_length=500)
+    reply_to_id: int | None = Field(default=None, foreign_key="message.id")
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxItem(SQLModel, table=True):
+    """Work queue of the dispatcher: one row per outbound message not yet settled."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_available", "state", "available_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", unique=True)
+    state: str = Field(default="pending", max_length=16)  # pending | done | failed
+    attempts: int = Field(default=0)
+    available_at: datetime = Field(default_factory=utcnow)
+    locked_until: datetime | None = None  # lease of the dispatcher that claimed it
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)

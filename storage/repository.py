@@ -1,0 +1,514 @@
+"""Repository functions: plain functions taking a session, one per thing the app does.
+
+Callers own the transaction (``storage.db.session_scope``); these functions flush but never commit,
+so that a change and the outbox rows it causes land together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from channels.urns import split_urn
+from storage import tickets
+from storage.models import (
+    Agency,
+    ApiToken,
+    Category,
+    Citizen,
+    Complaint,
+    ComplaintEvent,
+    ContactUrn,
+    Direction,
+    Message,
+    MessageStatus,
+    Officer,
+    OfficerRole,
+    OutboxItem,
+    Status,
+    utcnow,
+)
+from storage.workdays import add_working_days
+
+NATIONAL_QUEUE_CODE = "NASIONAL"
+VERIFY_WORKING_DAYS = 3
+
+
+class NotFound(LookupError):
+    pass
+
+
+# ---------------------------------------------------------------- citizens and URNs
+
+
+def get_urn(session: Session, urn: str) -> ContactUrn | None:
+    return session.exec(select(ContactUrn).where(ContactUrn.urn == urn)).first()
+
+
+def get_or_create_urn(session: Session, urn: str) -> ContactUrn:
+    """The URN's row, creating it (and a new citizen) on first contact."""
+    existing = get_urn(session, urn)
+    if existing:
+        return existing
+    scheme, _ = split_urn(urn)
+    try:
+        with session.begin_nested():
+            citizen = Citizen()
+            session.add(citizen)
+            session.flush()
+            contact = ContactUrn(urn=urn, scheme=scheme, citizen_id=citizen.id)
+            session.add(contact)
+            session.flush()
+            return contact
+    except IntegrityError:
+        # Another writer created it between our read and our insert.
+        found = get_urn(session, urn)
+        if found is None:
+            raise
+        return found
+
+
+# ---------------------------------------------------------------- messages and the outbox
+
+
+def record_inbound(
+    session: Session,
+    *,
+    urn: str,
+    channel: str,
+    provider: str,
+    text: str,
+    external_id: str | None = None,
+) -> tuple[Message, bool]:
+    """Store an incoming message; returns (message, created). A provider retry is not stored twice."""
+    contact = get_or_create_urn(session, urn)
+    if external_id is not None:
+        existing = session.exec(
+            select(Message).where(Message.provider == provider, Message.external_id == external_id)
+        ).first()
+        if existing:
+            return existing, False
+    message = Message(
+        direction=Direction.inbound.value,
+        urn_id=contact.id,
+        channel=channel,
+        provider=provider,
+        external_id=external_id,
+        text=text,
+        status=MessageStatus.pending.value,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+            session.flush()
+    except IntegrityError:
+        existing = session.exec(
+            select(Message).where(Message.provider == provider, Message.external_id == external_id)
+        ).first()
+        if existing is None:
+            raise
+        return existing, False
+    return message, True
+
+
+def next_pending_inbound(session: Session, urn_id: int, now: datetime | None = None) -> Message | None:
+    """The oldest inbound message of a conversation whose turn has not run yet.
+
+    Returns it even when its retry time has not come: turns run in order, so a later message
+    must wait for it.
+    """
+    return session.exec(
+        select(Message)
+        .where(
+            Message.urn_id == urn_id,
+            Message.direction == Direction.inbound.value,
+            Message.status == MessageStatus.pending.value,
+        )
+        .order_by(col(Message.id))
+    ).first()
+
+
+def urns_with_due_inbound(session: Session, now: datetime, limit: int = 100) -> list[int]:
+    """Conversations with a pending inbound message whose (re)try time has come."""
+    rows = session.exec(
+        select(Message.urn_id)
+        .where(
+            Message.direction == Direction.inbound.value,
+            Message.status == MessageStatus.pending.value,
+            or_(col(Message.next_attempt_at).is_(None), col(Message.next_attempt_at) <= now),
+        )
+        .group_by(Message.urn_id)
+        .limit(limit)
+    ).all()
+    return list(rows)
+
+
+def mark_inbound_handled(session: Session, message_id: int) -> None:
+    session.execute(
+        update(Message)
+        .where(col(Message.id) == message_id)
+        .values(status=MessageStatus.handled.value, error=None, updated_at=utcnow())
+    )
+
+
+def mark_inbound_retry(session: Session, message_id: int, error: str, delay: timedelta) -> int:
+    """Record a failed turn; it will be retried after ``delay``. Returns the attempt count."""
+    message = session.get(Message, message_id)
+    if message is None:
+        raise NotFound(message_id)
+    message.attempts += 1
+    message.error = error[:500]
+    message.next_attempt_at = utcnow() + delay
+    message.updated_at = utcnow()
+    session.add(message)
+    session.flush()
+    return message.attempts
+
+
+def queue_outbound(
+    session: Session,
+    *,
+    urn_id: int,
+    channel: str,
+    provider: str,
+    texts: list[str],
+    reply_to_id: int | None = None,
+    complaint_id: int | None = None,
+) -> list[Message]:
+    """Write outgoing messages and their outbox items in the caller's transaction."""
+    messages = []
+    for text in texts:
+        message = Message(
+            direction=Direction.outbound.value,
+            urn_id=urn_id,
+            channel=channel,
+            provider=provider,
+            text=text,
+            status=MessageStatus.queued.value,
+            reply_to_id=reply_to_id,
+            complaint_id=complaint_id,
+        )
+        session.add(message)
+        session.flush()
+        session.add(OutboxItem(message_id=message.id))
+        messages.append(message)
+    session.flush()
+    return messages
+
+
+def claim_outbox(
+    session: Session, *, now: datetime, lease: timedelta, limit: int = 50, message_ids: list[int] | None = None
+) -> list[tuple[OutboxItem, Message, ContactUrn]]:
+    """Take due outbox items for sending, with a lease so that two dispatchers never send one twice."""
+    earlier, earlier_message = aliased(OutboxItem), aliased(Message)
+    # A message waiting to be retried holds back the later messages of its conversation.
+    waiting_before = (
+        select(earlier.id)
+        .join(earlier_message, col(earlier_message.id) == col(earlier.message_id))
+        .where(
+            earlier.state == "pending",
+            col(earlier.id) < col(OutboxItem.id),
+            earlier_message.urn_id == Message.urn_id,
+            col(earlier.available_at) > now,
+        )
+        .exists()
+    )
+    query = (
+        select(OutboxItem.id)
+        .join(Message, col(Message.id) == col(OutboxItem.message_id))
+        .where(
+            OutboxItem.state == "pending",
+            col(OutboxItem.available_at) <= now,
+            or_(col(OutboxItem.locked_until).is_(None), col(OutboxItem.locked_until) < now),
+            ~waiting_before,
+        )
+        .order_by(col(OutboxItem.id))
+        .limit(limit)
+    )
+    if message_ids is not None:
+        query = query.where(col(OutboxItem.message_id).in_(message_ids))
+    claimed = []
+    for item_id in session.exec(query).all():
+        result = session.execute(
+            update(OutboxItem)
+            .where(
+                col(OutboxItem.id) == item_id,
+                or_(col(OutboxItem.locked_until).is_(None), col(OutboxItem.locked_until) < now),
+            )
+            .values(locked_until=now + lease)
+        )
+        if result.rowcount == 1:
+            item = session.get(OutboxItem, item_id)
+            message = session.get(Message, item.message_id)
+            contact = session.get(ContactUrn, message.urn_id)
+            claimed.append((item, message, contact))
+    session.flush()
+    return claimed
+
+
+def release_claim(session: Session, item_id: int) -> None:
+    """Give a claimed item back untouched (it waits behind an earlier failed message)."""
+    session.execute(update(OutboxItem).where(col(OutboxItem.id) == item_id).values(locked_until=None))
+
+
+def mark_sent(session: Session, item_id: int, *, external_id: str | None, status: str) -> None:
+    item = session.get(OutboxItem, item_id)
+    item.state = "done"
+    item.attempts += 1
+    item.locked_until = None
+    item.last_error = None
+    message = session.get(Message, item.message_id)
+    message.status = status
+    message.external_id = external_id
+    message.attempts = item.attempts
+    message.updated_at = utcnow()
+    session.add_all([item, message])
+    session.flush()
+
+
+def mark_send_failed(
+    session: Session, item_id: int, *, error: str, retry_in: timedelta | None
+) -> None:
+    """A failed send: retried after ``retry_in``, or given up for good when it is None."""
+    item = session.get(OutboxItem, item_id)
+    item.attempts += 1
+    item.locked_until = None
+    item.last_error = error[:500]
+    message = session.get(Message, item.message_id)
+    message.attempts = item.attempts
+    message.error = error[:500]
+    message.updated_at = utcnow()
+    if retry_in is None:
+        item.state = "failed"
+        message.status = MessageStatus.failed.value
+    else:
+        item.available_at = utcnow() + retry_in
+    session.add_all([item, message])
+    session.flush()
+
+
+def messages_for_urn(session: Session, urn: str, direction: Direction | None = None) -> list[Message]:
+    contact = get_urn(session, urn)
+    if contact is None:
+        return []
+    query = select(Message).where(Message.urn_id == contact.id)
+    if direction is not None:
+        query = query.where(Message.direction == direction.value)
+    return list(session.exec(query.order_by(col(Message.id))).all())
+
+
+# ---------------------------------------------------------------- agencies, officers, tokens
+
+
+def national_queue(session: Session) -> Agency:
+    agency = session.exec(select(Agency).where(Agency.code == NATIONAL_QUEUE_CODE)).first()
+    if agency is None:
+        raise NotFound("the national queue agency is missing: run the migrations")
+    return agency
+
+
+def get_agency_by_code(session: Session, code: str) -> Agency | None:
+    return session.exec(select(Agency).where(Agency.code == code)).first()
+
+
+def create_agency(session: Session, *, code: str, name: str, region_code: str | None = None) -> Agency:
+    agency = Agency(code=code, name=name, region_code=region_code)
+    session.add(agency)
+    session.flush()
+    return agency
+
+
+def create_officer(session: Session, *, name: str, agency_id: int, role: OfficerRole) -> Officer:
+    officer = Officer(name=name, agency_id=agency_id, role=role.value)
+    session.add(officer)
+    session.flush()
+    return officer
+
+
+def _hash_token(token: str) -> str:
+    # Tokens are 256-bit random secrets, so a plain SHA-256 is enough (no password stretching needed).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, officer_id: int, label: str | None = None) -> str:
+    """A new bearer token for an officer; the plain text is returned once and never stored."""
+    token = "adn_" + secrets.token_urlsafe(32)
+    session.add(ApiToken(officer_id=officer_id, token_hash=_hash_token(token), prefix=token[:10], label=label))
+    session.flush()
+    return token
+
+
+def authenticate_token(session: Session, token: str) -> Officer | None:
+    api_token = session.exec(
+        select(ApiToken).where(ApiToken.token_hash == _hash_token(token), col(ApiToken.revoked_at).is_(None))
+    ).first()
+    if api_token is None:
+        return None
+    officer = session.get(Officer, api_token.officer_id)
+    if officer is None or not officer.active:
+        return None
+    api_token.last_used_at = utcnow()
+    session.add(api_token)
+    return officer
+
+
+def revoke_tokens(session: Session, officer_id: int) -> int:
+    result = session.execute(
+        update(ApiToken)
+        .where(col(ApiToken.officer_id) == officer_id, col(ApiToken.revoked_at).is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return result.rowcount
+
+
+# ---------------------------------------------------------------- complaints
+
+
+@dataclass(frozen=True)
+class NewComplaint:
+    urn: str
+    channel: str
+    description: str
+    category: Category
+    province_code: str | None = None
+    region_code: str | None = None
+    district_code: str | None = None
+    address: str | None = None
+    anonymous: bool = False
+    confidential: bool = False
+    language: str = "id"
+    secondary_category: Category | None = None
+
+
+def route_agency(session: Session, complaint: NewComplaint) -> Agency:
+    """The agency a new complaint goes to. Until routing rules exist, the national queue verifies everything."""
+    return national_queue(session)
+
+
+def file_complaint(session: Session, new: NewComplaint, *, today: date, max_ticket_tries: int = 10) -> Complaint:
+    """File a complaint with a fresh random ticket, its first event and its verification deadline."""
+    contact = get_or_create_urn(session, new.urn)
+    agency = route_agency(session, new)
+    for _ in range(max_ticket_tries):
+        complaint = Complaint(
+            ticket=tickets.new_ticket(),
+            citizen_id=contact.citizen_id,
+            urn_id=contact.id,
+            channel=new.channel,
+            description=new.description,
+            category=Category(new.category).value,
+            secondary_category=Category(new.secondary_category).value if new.secondary_category else None,
+            province_code=new.province_code,
+            region_code=new.region_code,
+            district_code=new.district_code,
+            address=new.address,
+            anonymous=new.anonymous,
+            confidential=new.confidential,
+            status=Status.diterima.value,
+            agency_id=agency.id,
+            language=new.language,
+            verify_due=add_working_days(today, VERIFY_WORKING_DAYS),
+        )
+        try:
+            # The unique index on ticket decides; on a collision only this savepoint is undone.
+            with session.begin_nested():
+                session.add(complaint)
+                session.flush()
+        except IntegrityError:
+            continue
+        session.add(
+            ComplaintEvent(
+                complaint_id=complaint.id,
+                kind="filed",
+                to_status=Status.diterima.value,
+                actor_type="citizen",
+                note=None,
+            )
+        )
+        session.flush()
+        return complaint
+    raise RuntimeError("could not draw a free ticket number")
+
+
+def get_complaint(session: Session, ticket: str) -> Complaint | None:
+    return session.exec(select(Complaint).where(Complaint.ticket == ticket)).first()
+
+
+def get_complaint_of_urn(session: Session, ticket: str, urn: str) -> Complaint | None:
+    """The complaint only if it belongs to the citizen who owns this URN (no leaking to others)."""
+    contact = get_urn(session, urn)
+    if contact is None:
+        return None
+    return session.exec(
+        select(Complaint).where(Complaint.ticket == ticket, Complaint.citizen_id == contact.citizen_id)
+    ).first()
+
+
+def complaints_of_urn(session: Session, urn: str, limit: int = 5) -> list[Complaint]:
+    contact = get_urn(session, urn)
+    if contact is None:
+        return []
+    return list(
+        session.exec(
+            select(Complaint)
+            .where(Complaint.citizen_id == contact.citizen_id)
+            .order_by(col(Complaint.created_at).desc(), col(Complaint.id).desc())
+            .limit(limit)
+        ).all()
+    )
+
+
+def complaint_history(session: Session, complaint_id: int) -> list[ComplaintEvent]:
+    return list(
+        session.exec(
+            select(ComplaintEvent)
+            .where(ComplaintEvent.complaint_id == complaint_id)
+            .order_by(col(ComplaintEvent.id))
+        ).all()
+    )
+
+
+@dataclass(frozen=True)
+class ComplaintFilter:
+    status: str | None = None
+    agency_code: str | None = None
+    category: str | None = None
+    region_code: str | None = None
+
+
+def list_complaints(
+    session: Session,
+    filters: ComplaintFilter,
+    *,
+    agency_scope: int | None,
+    page: int = 1,
+    page_size: int = 20,
+) -> tuple[list[Complaint], int]:
+    """A page of complaints, newest first; ``agency_scope`` limits to one agency (None: all)."""
+    query = select(Complaint)
+    if agency_scope is not None:
+        query = query.where(Complaint.agency_id == agency_scope)
+    if filters.status:
+        query = query.where(Complaint.status == filters.status)
+    if filters.category:
+        query = query.where(Complaint.category == filters.category)
+    if filters.region_code:
+        query = query.where(Complaint.region_code == filters.region_code)
+    if filters.agency_code:
+        query = query.join(Agency, col(Agency.id) == col(Complaint.agency_id)).where(
+            Agency.code == filters.agency_code
+        )
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    items = session.exec(
+        query.order_by(col(Complaint.created_at).desc(), col(Complaint.id).desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return list(items), total
