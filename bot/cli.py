@@ -110,11 +110,14 @@ def train(settings: Settings, *, force: bool = False) -> Path:
 def engine_environment(settings: Settings) -> dict[str, str]:
     """What endpoints.yml reads: where the actions are, and the tracker store."""
     env = dict(os.environ)
-    env.setdefault("ACTION_ENDPOINT_URL", f"http://127.0.0.1:{settings.app_port}/webhook")
+    env["ACTION_ENDPOINT_URL"] = settings.action_endpoint_url
     env["ACTIONS_TOKEN"] = settings.actions_token
-    env.setdefault("RASA_TRACKER_DIALECT", "sqlite")
-    env.setdefault("RASA_TRACKER_HOST", "")
-    env.setdefault("RASA_TRACKER_DB", str(ROOT / "var" / "rasa_tracker.db"))
+    env["RASA_TRACKER_DIALECT"] = settings.rasa_tracker_dialect
+    env["RASA_TRACKER_HOST"] = settings.rasa_tracker_host
+    tracker_db = Path(settings.rasa_tracker_db)
+    if settings.rasa_tracker_dialect == "sqlite" and not tracker_db.is_absolute():
+        tracker_db = ROOT / tracker_db
+    env["RASA_TRACKER_DB"] = str(tracker_db)
     return quiet_engine_environment(env)
 
 

@@ -30,6 +30,12 @@ class Settings(BaseSettings):
     # shared secret Rasa sends to the app's action endpoint (?token=...)
     actions_token: str = Field(default="", alias="ACTIONS_TOKEN")
     model_dir: str = Field(default="models", alias="RASA_MODEL_DIR")
+    # Rasa's tracker store (read by endpoints.yml); SQLite by default
+    rasa_tracker_dialect: str = Field(default="sqlite", alias="RASA_TRACKER_DIALECT")
+    rasa_tracker_host: str = Field(default="", alias="RASA_TRACKER_HOST")
+    rasa_tracker_db: str = Field(default="var/rasa_tracker.db", alias="RASA_TRACKER_DB")
+    # where Rasa calls the custom actions; defaults to this app on loopback
+    action_endpoint_url: str = Field(default="", alias="ACTION_ENDPOINT_URL")
 
     # the public base URL providers call (webhooks); used by the provider adapters
     public_base_url: str = Field(default="", alias="PUBLIC_BASE_URL")
@@ -55,6 +61,8 @@ class Settings(BaseSettings):
     def _default_rasa_url(self) -> "Settings":
         if not self.rasa_url:
             self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
+        if not self.action_endpoint_url:
+            self.action_endpoint_url = f"http://127.0.0.1:{self.app_port}/webhook"
         return self
 
     def channel_status(self) -> dict[str, str]:

@@ -14,7 +14,7 @@ from rasa_sdk.types import DomainDict
 
 from bot import answers, categories, services, texts
 from bot.regions import Place, resolve
-from channels.urns import channel_of
+from channels.urns import InvalidAddress, channel_of
 from storage import repository
 from storage.models import Category
 
@@ -237,9 +237,16 @@ class ActionFileComplaint(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         language = language_of(tracker)
+        try:
+            channel = channel_of(tracker.sender_id)
+        except InvalidAddress:
+            # Only the gateway's conversations (URNs) can file: `rasa shell` and the like cannot.
+            logger.error("cannot file a complaint for a conversation that is not a URN")
+            dispatcher.utter_message(response="utter_cannot_file")
+            return [SlotSet(slot, None) for slot in FORM_SLOTS]
         new = repository.NewComplaint(
             urn=tracker.sender_id,
-            channel=channel_of(tracker.sender_id),
+            channel=channel,
             description=tracker.get_slot("description"),
             category=Category(tracker.get_slot("category") or Category.lainnya.value),
             province_code=tracker.get_slot("province_code"),
