@@ -55,8 +55,6 @@ CATEGORIES: tuple[CategoryInfo, ...] = (
 
 BY_SLUG = {info.slug.value: info for info in CATEGORIES}
 
-# When a complaint fits two, the more specific abuse wins (DESIGN.md section 3).
-_PRIORITY = {Category.pungli_korupsi: 2.0}
 
 
 def label(slug: str, language: str = "id") -> str:
@@ -82,7 +80,7 @@ def guess(text: str) -> list[tuple[Category, float]]:
     for info in CATEGORIES:
         hits = sum(1 for keyword in info.keywords if f" {keyword} " in padded)
         if hits:
-            scores[info.slug] = hits * _PRIORITY.get(info.slug, 1.0)
+            scores[info.slug] = float(hits)
     return sorted(scores.items(), key=lambda item: -item[1])
 
 
@@ -91,6 +89,10 @@ def confident_guess(text: str) -> Category | None:
     ranked = guess(text)
     if not ranked:
         return None
+    if any(slug is Category.pungli_korupsi for slug, _ in ranked):
+        # A complaint that fits two takes the more specific abuse (DESIGN.md section 3):
+        # a school asking for illegal fees is pungli, not education.
+        return Category.pungli_korupsi
     if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
         return ranked[0][0]
     return None

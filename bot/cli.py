@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 
 from bot.config import Settings, get_settings
+from bot.logs import configure_logging
 from storage import repository
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
@@ -202,6 +203,7 @@ def run(settings: Settings) -> None:
             host=settings.app_host,
             port=settings.app_port,
             log_level=settings.log_level.lower(),
+            log_config=None,  # uvicorn's loggers go through our handler and its PII filter
         )
     finally:
         log.info("stopping the Rasa engine")
@@ -282,10 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S"
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines would print the Rasa token
+    configure_logging(settings.log_level)
     if args.command == "run":
         run(settings)
     elif args.command == "migrate":

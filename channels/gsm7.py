@@ -25,6 +25,7 @@ _REPLACEMENTS = {
     "\u201c": '"', "\u201d": '"', "\u201e": '"',
     "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u2026": "...",
     "\u00a0": " ", "\u2022": "-", "\u00b7": "-", "\t": " ",
+    "\u2044": "/",  # fraction slash, from NFKD of ½ ¼ ¾
 }
 
 
@@ -36,8 +37,10 @@ def to_gsm7(text: str) -> str:
         if len(char) > 1 or char in _BASIC or char in _EXTENSION:
             out.append(char)
             continue
-        decomposed = unicodedata.normalize("NFKD", char)
+        decomposed = "".join(_REPLACEMENTS.get(c, c) for c in unicodedata.normalize("NFKD", char))
         ascii_part = "".join(c for c in decomposed if c in _BASIC or c in _EXTENSION)
+        if "/" in ascii_part and out and out[-1][-1:].isdigit():
+            ascii_part = " " + ascii_part  # 1½ -> "1 1/2", not "11/2"
         out.append(ascii_part)
     return re.sub(r"[ ]{2,}", " ", "".join(out)).strip()
 
@@ -54,30 +57,73 @@ def segments(text: str) -> int:
     return -(-length // MULTIPART_SEGMENT)
 
 
-def split_for_sms(text: str, limit: int = SINGLE_SEGMENT) -> list[str]:
-    """Split into separate SMS of at most ``limit`` septets, at line breaks first, then between words."""
-    text = text.strip()
-    if not text:
-        return []
-    if septets(text) <= limit:
-        return [text]
-    pieces: list[tuple[str, str]] = []  # (separator before the piece, piece)
-    for number, line in enumerate(text.split("\n")):
-        for index, word in enumerate(line.split()):
-            pieces.append(("\n" if index == 0 and number else " ", word))
+def _cut(word: str, limit: int) -> list[str]:
+    """Cut a word longer than one SMS into pieces of at most ``limit`` septets."""
+    pieces, current = [], ""
+    for char in word:
+        if septets(current + char) > limit:
+            pieces.append(current)
+            current = ""
+        current += char
+    return pieces + [current] if current else pieces
+
+
+def _split_line(line: str, limit: int) -> list[str]:
     parts: list[str] = []
     current = ""
-    for separator, word in pieces:
-        candidate = current + separator + word if current else word
+    for word in line.split():
+        candidate = f"{current} {word}" if current else word
         if septets(candidate) <= limit:
             current = candidate
             continue
         if current:
             parts.append(current)
-        while septets(word) > limit:  # a single word longer than an SMS
-            parts.append(word[:limit])
-            word = word[limit:]
-        current = word
+        *whole, current = _cut(word, limit)
+        parts.extend(whole)
+    return parts + [current] if current else parts
+
+
+def split_for_sms(text: str, limit: int = SINGLE_SEGMENT) -> list[str]:
+    """Split into separate SMS of at most ``limit`` septets.
+
+    Feature-phone users pay per SMS, so the fewest messages win; among splits with as few
+    messages, whole lines are kept together (a summary's "Lokasi: ..." stays on one screen).
+    """
+    text = text.strip()
+    if septets(text) <= limit:
+        return [text] if text else []
+    by_lines = _pack(text, limit, keep_lines=True)
+    by_words = _pack(text, limit, keep_lines=False)
+    return by_lines if len(by_lines) <= len(by_words) else by_words
+
+
+def _pack(text: str, limit: int, *, keep_lines: bool) -> list[str]:
+    parts: list[str] = []
+    current = ""
+    for line in (line.strip() for line in text.split("\n")):
+        if not line:
+            continue
+        candidate = f"{current}\n{line}" if current else line
+        if septets(candidate) <= limit:
+            current = candidate
+            continue
+        if keep_lines:
+            if current:
+                parts.append(current)
+            *whole, current = _split_line(line, limit)
+            parts.extend(whole)
+            continue
+        # fill the current message word by word, then go on with the rest of the line
+        words = line.split()
+        while words and septets(f"{current}{chr(10) if current else ''}{words[0]}") <= limit:
+            current = f"{current}\n{words.pop(0)}" if current else words.pop(0)
+            while words and septets(f"{current} {words[0]}") <= limit:
+                current = f"{current} {words.pop(0)}"
+        if words:
+            if current:
+                parts.append(current)
+            *whole, current = _split_line(" ".join(words), limit)
+            parts.extend(whole)
     if current:
         parts.append(current)
     return parts

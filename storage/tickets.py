@@ -14,8 +14,9 @@ from stdnum import damm
 
 TICKET_LENGTH = 8
 
-# 8 digits, optionally '#'-prefixed, with spaces, dashes or dots anywhere between them.
-_CANDIDATE = re.compile(r"(?<![\d])#?\s*(\d(?:[\s.\-]?\d){6,8})(?![\d])")
+# 7 to 9 digits, optionally '#'-prefixed, with spaces, dashes or dots between them.
+# Not glued to further digits on either side, so a phone number "0812-3456-7890" is not a ticket.
+_CANDIDATE = re.compile(r"(?<!\d)(?<!\d[\s.\-])#?\s*(\d(?:[\s.\-]?\d){6,8})(?![\s.\-]?\d)")
 
 
 class InvalidTicket(ValueError):

@@ -66,10 +66,6 @@ def test_pungli_korupsi_wins_over_the_other_category_it_fits(text):
     assert confident_guess(text) is Category.pungli_korupsi
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: pungli_korupsi only doubles its score; with 2 school keywords vs 1 pungli keyword it ties and no category is chosen",
-)
 @pytest.mark.parametrize("text", ["guru sekolah minta pungli", "murid sd dimintai pungli"])
 def test_pungli_korupsi_wins_even_against_two_keywords_of_the_other_category(text):
     assert confident_guess(text) is Category.pungli_korupsi

@@ -270,10 +270,6 @@ def test_find_ticket_skips_a_phone_number_and_finds_the_ticket_after_it():
     assert find_ticket("nomor saya 081234567890, tiket #1234-5678") == "12345678"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a phone number written with separators yields its first 8-9 digits as a 'ticket'",
-)
 @pytest.mark.parametrize("text", ["hubungi 0812-3456-7890", "wa saya 0812 3456 7890", "+62 812-3456-7890"])
 def test_find_ticket_ignores_phone_numbers_written_with_separators(text):
     assert find_ticket(text) is None

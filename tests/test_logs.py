@@ -1,0 +1,28 @@
+"""No personal data in logs: the filter is on the handler every record passes."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from bot.logs import configure_logging
+
+
+def test_phone_numbers_and_nik_are_masked_in_every_logger():
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        configure_logging("INFO")
+        stream = io.StringIO()
+        root.handlers[0].setStream(stream)
+        logging.getLogger("uvicorn.access").info(
+            '%s - "%s %s HTTP/1.1" %d', "127.0.0.1:5555", "GET", "/simulator/messages?channel=sms&sender=081234567890", 200
+        )
+        logging.getLogger("bot.anything").warning("from sim-sms:+6281234567890 with NIK 3201011508950001")
+        output = stream.getvalue()
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    assert "081234567890" not in output and "6281234567890" not in output
+    assert "3201011508950001" not in output
+    assert "GET /simulator/messages" in output
