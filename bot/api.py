@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from channels.urns import redact_urn
 from storage import repository
 from storage.db import session_scope
 from storage.models import Agency, Category, Complaint, ContactUrn, Officer, OfficerRole, Status
@@ -213,5 +214,49 @@ async def list_complaints(
             page_size=page_size,
             total=total,
         )
+
+    return await _tx(request, load)
+
+
+# ---------------------------------------------------------------- deliveries (operators)
+
+
+class FailedDelivery(BaseModel):
+    message_id: int
+    channel: str
+    provider: str
+    address: str  # redacted: scheme and last digits only
+    error: str | None
+    attempts: int
+    ticket: str | None
+    updated_at: datetime
+
+
+@router.get("/deliveries/failed", response_model=list[FailedDelivery], tags=["operations"])
+async def failed_deliveries(
+    request: Request, officer: OfficerDep, limit: int = Query(default=50, ge=1, le=500)
+) -> list[FailedDelivery]:
+    """Outgoing messages that never arrived (permanent errors, undelivered, too many attempts). Admins only."""
+    if officer.role != OfficerRole.admin.value:
+        raise HTTPException(403, "admins only")
+
+    def load(session: Session) -> list[FailedDelivery]:
+        rows = repository.failed_deliveries(session, limit=limit)
+        out = []
+        for message, contact in rows:
+            complaint = session.get(Complaint, message.complaint_id) if message.complaint_id else None
+            out.append(
+                FailedDelivery(
+                    message_id=message.id,
+                    channel=message.channel,
+                    provider=message.provider,
+                    address=redact_urn(contact.urn),
+                    error=message.error,
+                    attempts=message.attempts,
+                    ticket=complaint.ticket if complaint else None,
+                    updated_at=message.updated_at,
+                )
+            )
+        return out
 
     return await _tx(request, load)

@@ -21,18 +21,10 @@ from bot import api, services
 from bot.config import Settings, get_settings
 from bot.conversation import EngineUnavailable, RasaClient
 from bot.gateway import Gateway
-from channels import simulator
-from channels.registry import AdapterRegistry
+from channels.providers import build_adapters, webhook_routers
 from storage.db import make_engine
 
 logger = logging.getLogger(__name__)
-
-
-def build_adapters(settings: Settings) -> AdapterRegistry:
-    registry = AdapterRegistry()
-    if settings.simulator_enabled:
-        registry.register(simulator.SimulatorAdapter())
-    return registry
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.gateway = gateway
         for channel, state in settings.channel_status().items():
             logger.info("channel %-9s %s", channel, state)
-        await gateway.start()
+        await gateway.start(telegram_polling=settings.telegram_polling)
         try:
             yield
         finally:
@@ -65,8 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.settings = settings
     app.include_router(api.router)
-    if settings.simulator_enabled:
-        app.include_router(simulator.router)
+    for router in webhook_routers(settings):
+        app.include_router(router)
 
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> dict[str, Any]:

@@ -6,6 +6,7 @@
     aduan agency add ...      register an agency
     aduan officer add ...     register an officer
     aduan officer token ...   issue an API token for an officer (printed once)
+    aduan telegram set-webhook  register the Telegram webhook (PUBLIC_BASE_URL, secret token)
 """
 
 from __future__ import annotations
@@ -251,6 +252,29 @@ def officer_token(settings: Settings, args: argparse.Namespace) -> None:
     print(token)
 
 
+def telegram_set_webhook(settings: Settings) -> None:
+    """Tell Telegram where to deliver updates: PUBLIC_BASE_URL/webhooks/telegram, with the secret token."""
+    import asyncio
+
+    from channels.telegram import TelegramAdapter
+
+    if not (settings.telegram_bot_token and settings.public_base_url and settings.telegram_webhook_secret):
+        raise SystemExit("set TELEGRAM_BOT_TOKEN, TELEGRAM_WEBHOOK_SECRET and PUBLIC_BASE_URL first")
+    adapter = TelegramAdapter(
+        token=settings.telegram_bot_token, webhook_secret=settings.telegram_webhook_secret, api_url=settings.telegram_api_url
+    )
+
+    async def register() -> bool:
+        try:
+            return await adapter.set_webhook(settings.public_base_url)
+        finally:
+            await adapter.aclose()
+
+    if not asyncio.run(register()):
+        raise SystemExit("Telegram refused the webhook")
+    print(f"Telegram webhook set to {settings.public_base_url.rstrip('/')}/webhooks/telegram")
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -278,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     token = officer.add_parser("token", help="issue a bearer token (printed once)")
     token.add_argument("--officer", type=int, required=True, help="officer id")
     token.add_argument("--label")
+
+    telegram = commands.add_parser("telegram", help="Telegram bot set-up").add_subparsers(dest="action", required=True)
+    telegram.add_parser("set-webhook", help="register PUBLIC_BASE_URL/webhooks/telegram with the secret token")
     return parser
 
 
@@ -298,6 +325,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "officer":
         upgrade(settings.database_url)
         {"add": officer_add, "token": officer_token}[args.action](settings, args)
+    elif args.command == "telegram":
+        telegram_set_webhook(settings)
 
 
 if __name__ == "__main__":

@@ -46,9 +46,13 @@ class Settings(BaseSettings):
     twilio_sms_from: str = Field(default="", alias="TWILIO_SMS_FROM")
     twilio_whatsapp_from: str = Field(default="", alias="TWILIO_WHATSAPP_FROM")
     twilio_api_url: str = Field(default="", alias="TWILIO_API_URL")
+    # approved WhatsApp template (Content SID, one variable {{1}}) for pushes outside the 24-hour window
+    twilio_whatsapp_template_sid: str = Field(default="", alias="TWILIO_WHATSAPP_TEMPLATE_SID")
     telegram_bot_token: str = Field(default="", alias="TELEGRAM_BOT_TOKEN")
     telegram_webhook_secret: str = Field(default="", alias="TELEGRAM_WEBHOOK_SECRET")
     telegram_api_url: str = Field(default="", alias="TELEGRAM_API_URL")
+    # webhook (needs PUBLIC_BASE_URL) or polling (local development); default: webhook when a public URL is set
+    telegram_mode: str = Field(default="", alias="TELEGRAM_MODE")
 
     # the simulator channel (demos, officer training, end-to-end tests)
     simulator_enabled: bool = Field(default=True, alias="SIMULATOR_ENABLED")
@@ -65,14 +69,23 @@ class Settings(BaseSettings):
             self.action_endpoint_url = f"http://127.0.0.1:{self.app_port}/webhook"
         return self
 
+    @property
+    def telegram_polling(self) -> bool:
+        if self.telegram_mode:
+            return self.telegram_mode == "polling"
+        return not self.public_base_url
+
     def channel_status(self) -> dict[str, str]:
         """Which channels are on, for start-up logs and /health."""
         twilio = bool(self.twilio_account_sid and self.twilio_auth_token)
+        telegram = "off (no TELEGRAM_BOT_TOKEN)"
+        if self.telegram_bot_token:
+            telegram = "on (polling)" if self.telegram_polling else "on (webhook)"
         return {
             "simulator": "on" if self.simulator_enabled else "off",
-            "sms": "configured" if twilio and self.twilio_sms_from else "off (no Twilio credentials)",
-            "whatsapp": "configured" if twilio and self.twilio_whatsapp_from else "off (no Twilio credentials)",
-            "telegram": "configured" if self.telegram_bot_token else "off (no TELEGRAM_BOT_TOKEN)",
+            "sms": "on" if twilio and self.twilio_sms_from else "off (no Twilio credentials or TWILIO_SMS_FROM)",
+            "whatsapp": "on" if twilio and self.twilio_whatsapp_from else "off (no Twilio credentials or TWILIO_WHATSAPP_FROM)",
+            "telegram": telegram,
         }
 
 

@@ -31,6 +31,9 @@ logger = logging.getLogger(__name__)
 
 MAX_RETRY_DELAY = timedelta(minutes=5)
 
+# Chat commands (Telegram's /start and friends) as Rasa intents; Rasa reads "/intent" without NLU.
+COMMANDS = {"/start": "/greet", "/help": "/help", "/bantuan": "/help", "/batal": "/cancel", "/cancel": "/cancel"}
+
 
 class EngineUnavailable(Exception):
     """Rasa did not answer (down, restarting, timing out, or an error)."""
@@ -116,6 +119,7 @@ class Conversations:
                 provider=incoming.provider,
                 text=incoming.text,
                 external_id=incoming.external_id,
+                attachments=incoming.attachments,
             )
         )
 
@@ -148,9 +152,15 @@ class Conversations:
 
     async def _turn(self, message: Message, contact: ContactUrn) -> tuple[list[int], bool]:
         """One turn; returns (queued message ids, whether the turn ran)."""
+        if not message.text.strip():
+            # A photo without caption, a location pin, a sticker: nothing for the dialogue to read.
+            # Acknowledge it without a turn, so the question the citizen was asked still stands.
+            return await self._tx(lambda s: self._acknowledge_media(s, message, contact)), True
         metadata = {"channel": message.channel, "message_id": message.id}
         try:
-            replies = await self._rasa.turn(contact.urn, message.text, metadata)
+            command = message.text.strip().lower().split("@", 1)[0]  # "/start@aduan_bot" in groups
+            text = COMMANDS.get(command, message.text)
+            replies = await self._rasa.turn(contact.urn, text, metadata)
         except EngineUnavailable as exc:
             logger.warning("turn failed for %s (message %s): %s", redact_urn(contact.urn), message.id, exc)
             return await self._tx(lambda s: self._postpone(s, message, contact, str(exc))), False
@@ -169,6 +179,20 @@ class Conversations:
             return [m.id for m in out]
 
         return await self._tx(store), True
+
+    @staticmethod
+    def _acknowledge_media(session: Session, message: Message, contact: ContactUrn) -> list[int]:
+        kinds = {a.kind for a in repository.attachments_of_message(session, message.id)}
+        out = repository.queue_outbound(
+            session,
+            urn_id=contact.id,
+            channel=message.channel,
+            provider=message.provider,
+            texts=render(message.channel, texts.media_received(kinds)),
+            reply_to_id=message.id,
+        )
+        repository.mark_inbound_handled(session, message.id)
+        return [m.id for m in out]
 
     @staticmethod
     def _postpone(session: Session, message: Message, contact: ContactUrn, error: str) -> list[int]:

@@ -19,7 +19,7 @@ from storage.models import Direction, Message, MessageStatus
 logger = logging.getLogger(__name__)
 
 RETRY_POLL_SECONDS = 2.0
-_DELIVERED = (MessageStatus.sent.value, MessageStatus.delivered.value)
+_DELIVERED = (MessageStatus.sent.value, MessageStatus.delivered.value, MessageStatus.accepted.value, MessageStatus.read.value)
 
 
 class Gateway:
@@ -30,20 +30,64 @@ class Gateway:
         self.dispatcher = Dispatcher(engine, adapters, max_attempts=max_attempts)
         self.conversations = Conversations(engine, rasa, on_queued=self.dispatcher.wake)
         self._tasks: list[asyncio.Task] = []
+        self._turns: set[asyncio.Task] = set()
 
-    async def start(self) -> None:
+    def provider(self, name: str):
+        """The adapter of a provider, or None when that channel is off."""
+        return self.adapters.get(name)
+
+    async def start(self, *, telegram_polling: bool = False) -> None:
         self._tasks = [
             asyncio.create_task(self.dispatcher.run_forever(), name="dispatcher"),
             asyncio.create_task(self._retry_turns_forever(), name="turn-retries"),
         ]
+        telegram_adapter = self.provider("telegram")
+        if telegram_adapter is not None and telegram_polling:
+            from channels.telegram import handle_update
+
+            self._tasks.append(
+                asyncio.create_task(
+                    telegram_adapter.poll_forever(lambda data: handle_update(self, telegram_adapter, data)),
+                    name="telegram-polling",
+                )
+            )
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._turns]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *self._turns]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.rasa.aclose()
+        for adapter in self.adapters:
+            close = getattr(adapter, "aclose", None)
+            if close is not None:
+                await close()
+
+    def process_later(self, urn_id: int) -> None:
+        """Run a conversation's pending turns in the background (after a webhook was acknowledged).
+
+        Should the process die first, the retry loop finds the message still pending.
+        """
+        task = asyncio.create_task(self.conversations.process(urn_id))
+        self._turns.add(task)
+        task.add_done_callback(self._turns.discard)
+
+    async def record_delivery(self, provider: str, external_id: str, status: str, error: str | None):
+        def apply():
+            with session_scope(self.engine) as session:
+                return repository.update_delivery_status(
+                    session, provider=provider, external_id=external_id, status=status, error=error
+                )
+
+        return await asyncio.to_thread(apply)
+
+    async def mark_unreachable(self, urn: str) -> None:
+        def apply():
+            with session_scope(self.engine) as session:
+                repository.mark_urn_unreachable(session, urn)
+
+        await asyncio.to_thread(apply)
 
     async def _retry_turns_forever(self) -> None:
         while True:

@@ -151,3 +151,18 @@ def busy(language: str = "id") -> str:
     if language == "en":
         return "Sorry, our service is busy. Your message is saved and we will reply soon."
     return "Maaf, layanan sedang sibuk. Pesan Anda sudah tersimpan dan akan segera kami balas."
+
+
+def media_received(kinds: set[str], language: str = "id") -> str:
+    """The answer to a message with no text: media kept for the complaint, a pin, or neither."""
+    if not kinds:
+        if language == "en":
+            return "Sorry, we can read text, photos, documents and locations only."
+        return "Maaf, kami hanya dapat membaca teks, foto, dokumen, dan lokasi."
+    if kinds == {"location"}:
+        if language == "en":
+            return "Location pin received. Please also write the district and city, e.g. Mlati, Sleman."
+        return "Titik lokasi diterima. Mohon tulis juga kecamatan dan kabupaten/kota, contoh: Mlati, Sleman."
+    if language == "en":
+        return "File received; it will be attached to your report. Please describe the problem in words too."
+    return "Berkas diterima dan akan dilampirkan pada laporan Anda. Mohon ceritakan juga masalahnya dengan kata-kata."

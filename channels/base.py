@@ -9,8 +9,19 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class MediaItem:
+    """A photo, video, voice note, document or shared location that came with a message."""
+
+    kind: str  # image | video | audio | document | location
+    url: str | None = None  # provider URL (Twilio) or file_id (Telegram)
+    content_type: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)
@@ -18,9 +29,9 @@ class IncomingMessage:
     urn: str  # "sim-sms:+62812...", "telegram:1234"
     channel: str  # sms | whatsapp | telegram
     provider: str  # simulator | twilio | telegram
-    text: str
+    text: str  # may be empty: a photo without caption, a location pin, a sticker
     external_id: str | None = None  # the provider's id, for de-duplication of retries
-    attachments: tuple[str, ...] = field(default_factory=tuple)
+    attachments: tuple[MediaItem, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -29,6 +40,8 @@ class OutgoingMessage:
     urn: str
     channel: str
     text: str
+    # when the citizen last wrote to us on this URN (WhatsApp's 24-hour free-form window)
+    last_inbound_at: datetime | None = None
 
 
 class SendOutcome(enum.Enum):

@@ -63,16 +63,30 @@ class Dispatcher:
 
             def claim():
                 with session_scope(self._engine) as session:
-                    return repository.claim_outbox(session, now=now, lease=LEASE, message_ids=message_ids)
+                    claimed = repository.claim_outbox(session, now=now, lease=LEASE, message_ids=message_ids)
+                    # WhatsApp's 24-hour window needs to know when the citizen last wrote
+                    last_inbound = {
+                        contact.id: repository.last_inbound_at(session, contact.id)
+                        for _, message, contact in claimed
+                        if message.channel == "whatsapp"
+                    }
+                    return claimed, last_inbound
 
-            claimed = await asyncio.to_thread(claim)
+            claimed, last_inbound = await asyncio.to_thread(claim)
             sent = 0
             held_back: set[str] = set()  # conversations with a failed send: keep their order
             for item, message, contact in claimed:
                 if contact.urn in held_back:
                     await asyncio.to_thread(self._release, item.id)
                     continue
-                result = await self._send(OutgoingMessage(message.id, contact.urn, message.channel, message.text))
+                if contact.unreachable_at is not None:
+                    result = SendResult(SendOutcome.recipient_gone, error="the address is unreachable (blocked or opted out)")
+                else:
+                    result = await self._send(
+                        OutgoingMessage(
+                            message.id, contact.urn, message.channel, message.text, last_inbound.get(contact.id)
+                        )
+                    )
                 await asyncio.to_thread(self._record, item.id, item.attempts, contact.urn, result)
                 if result.outcome is SendOutcome.sent:
                     sent += 1
@@ -101,8 +115,11 @@ class Dispatcher:
                 repository.mark_sent(session, item_id, external_id=result.external_id, status=result.status)
                 return
             attempts = previous_attempts + 1
+            if result.outcome is SendOutcome.recipient_gone:
+                repository.mark_urn_unreachable(session, urn)
+            # Being throttled is not an error of the message: it does not use up its attempts.
             give_up = result.outcome in (SendOutcome.permanent, SendOutcome.recipient_gone) or (
-                attempts >= self._max_attempts
+                result.outcome is SendOutcome.retry and attempts >= self._max_attempts
             )
             retry_in = None if give_up else (result.retry_after or backoff(attempts))
             repository.mark_send_failed(session, item_id, error=result.error or result.outcome.value, retry_in=retry_in)

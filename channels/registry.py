@@ -24,6 +24,12 @@ class AdapterRegistry:
                 return adapter
         raise NoAdapter(scheme)
 
+    def get(self, provider: str) -> ChannelAdapter | None:
+        return next((adapter for adapter in self._adapters if adapter.provider == provider), None)
+
+    def __iter__(self):
+        return iter(self._adapters)
+
     @property
     def providers(self) -> list[str]:
         return [adapter.provider for adapter in self._adapters]

@@ -61,9 +61,11 @@ class MessageStatus(str, enum.Enum):
     handled = "handled"  # the dialogue turn ran and its replies are in the outbox
     # outbound
     queued = "queued"  # in the outbox, not yet accepted by the provider
-    sent = "sent"  # accepted by the provider
+    accepted = "accepted"  # accepted by the provider's API, not yet sent on
+    sent = "sent"  # sent on by the provider (to the carrier / WhatsApp / Telegram)
     delivered = "delivered"
-    failed = "failed"  # gave up (permanent error or too many attempts)
+    read = "read"  # WhatsApp read receipt
+    failed = "failed"  # gave up (permanent error, too many attempts, undelivered)
 
 
 class Citizen(SQLModel, table=True):
@@ -82,6 +84,8 @@ class ContactUrn(SQLModel, table=True):
     scheme: str = Field(max_length=32)
     citizen_id: int = Field(foreign_key="citizen.id", index=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # set when the provider says the address can no longer be reached (blocked the bot, STOP)
+    unreachable_at: datetime | None = None
 
 
 class Agency(SQLModel, table=True):
@@ -146,6 +150,8 @@ class Complaint(SQLModel, table=True):
     verify_due: date | None = None  # verification deadline (3 working days)
     followup_due: date | None = None  # agency's first follow-up (5 working days after forwarding)
     resolve_due: date | None = None  # resolution target
+    latitude: float | None = None  # a location the citizen shared (WhatsApp/Telegram pin)
+    longitude: float | None = None
 
 
 class ComplaintEvent(SQLModel, table=True):
@@ -173,7 +179,8 @@ class Message(SQLModel, table=True):
 
     __table_args__ = (
         # Provider retries carry the same id: the second insert fails, nothing is stored twice.
-        UniqueConstraint("provider", "external_id", name="uq_message_provider_external_id"),
+        # (Per direction: Telegram's update ids and message ids are different counters.)
+        UniqueConstraint("provider", "direction", "external_id", name="uq_message_provider_direction_external_id"),
         Index("ix_message_urn_direction", "urn_id", "direction", "id"),
         Index("ix_message_status_direction", "status", "direction"),
     )
@@ -193,6 +200,21 @@ class Message(SQLModel, table=True):
     complaint_id: int | None = Field(default=None, foreign_key="complaint.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Attachment(SQLModel, table=True):
+    """Media or a location a citizen sent; linked to the complaint it belongs to when filed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    urn_id: int = Field(foreign_key="contact_urn.id", index=True)
+    complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
+    kind: str = Field(max_length=16)  # image | video | audio | document | location
+    url: str | None = Field(default=None, max_length=1000)  # provider URL or Telegram file_id
+    content_type: str | None = Field(default=None, max_length=100)
+    latitude: float | None = None
+    longitude: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class OutboxItem(SQLModel, table=True):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -16,10 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
+from channels.base import MediaItem
 from channels.urns import split_urn
 from storage import tickets
 from storage.models import (
     Agency,
+    Attachment,
     ApiToken,
     Category,
     Citizen,
@@ -86,12 +89,17 @@ def record_inbound(
     provider: str,
     text: str,
     external_id: str | None = None,
+    attachments: Sequence[MediaItem] = (),
 ) -> tuple[Message, bool]:
-    """Store an incoming message; returns (message, created). A provider retry is not stored twice."""
+    """Store an incoming message and its media; returns (message, created). A provider retry is not stored twice."""
     contact = get_or_create_urn(session, urn)
     if external_id is not None:
         existing = session.exec(
-            select(Message).where(Message.provider == provider, Message.external_id == external_id)
+            select(Message).where(
+                Message.provider == provider,
+                Message.direction == Direction.inbound.value,
+                Message.external_id == external_id,
+            )
         ).first()
         if existing:
             return existing, False
@@ -110,12 +118,96 @@ def record_inbound(
             session.flush()
     except IntegrityError:
         existing = session.exec(
-            select(Message).where(Message.provider == provider, Message.external_id == external_id)
+            select(Message).where(
+                Message.provider == provider,
+                Message.direction == Direction.inbound.value,
+                Message.external_id == external_id,
+            )
         ).first()
         if existing is None:
             raise
         return existing, False
+    for item in attachments:
+        session.add(
+            Attachment(
+                message_id=message.id,
+                urn_id=contact.id,
+                kind=item.kind,
+                url=item.url,
+                content_type=item.content_type,
+                latitude=item.latitude,
+                longitude=item.longitude,
+            )
+        )
+    session.flush()
     return message, True
+
+
+def attachments_of_message(session: Session, message_id: int) -> list[Attachment]:
+    return list(session.exec(select(Attachment).where(Attachment.message_id == message_id)).all())
+
+
+def attachments_of_complaint(session: Session, complaint_id: int) -> list[Attachment]:
+    return list(
+        session.exec(select(Attachment).where(Attachment.complaint_id == complaint_id).order_by(col(Attachment.id))).all()
+    )
+
+
+def last_inbound_at(session: Session, urn_id: int) -> datetime | None:
+    return session.exec(
+        select(func.max(Message.created_at)).where(
+            Message.urn_id == urn_id, Message.direction == Direction.inbound.value
+        )
+    ).one()
+
+
+def mark_urn_unreachable(session: Session, urn: str) -> None:
+    """The provider says this address is gone (blocked the bot, replied STOP): stop sending to it."""
+    session.execute(
+        update(ContactUrn).where(col(ContactUrn.urn) == urn, col(ContactUrn.unreachable_at).is_(None)).values(
+            unreachable_at=utcnow()
+        )
+    )
+
+
+# Delivery statuses only move forward; a late "sent" callback never overwrites "delivered".
+_DELIVERY_RANK = {
+    "queued": 0, "accepted": 1, "sending": 1, "sent": 2, "delivered": 3, "read": 4, "undelivered": 5, "failed": 5,
+}
+
+
+def update_delivery_status(
+    session: Session, *, provider: str, external_id: str, status: str, error: str | None = None
+) -> Message | None:
+    """Apply a provider's delivery callback to the outgoing message it names."""
+    message = session.exec(
+        select(Message).where(
+            Message.provider == provider,
+            Message.external_id == external_id,
+            Message.direction == Direction.outbound.value,
+        )
+    ).first()
+    if message is None:
+        return None
+    if _DELIVERY_RANK.get(status, -1) >= _DELIVERY_RANK.get(message.status, -1):
+        message.status = MessageStatus.failed.value if status == "undelivered" else status
+        message.error = error[:500] if error else message.error
+        message.updated_at = utcnow()
+        session.add(message)
+        session.flush()
+    return message
+
+
+def failed_deliveries(session: Session, limit: int = 50) -> list[tuple[Message, ContactUrn]]:
+    """Outgoing messages that never arrived, newest first, for operators."""
+    rows = session.exec(
+        select(Message, ContactUrn)
+        .join(ContactUrn, col(ContactUrn.id) == col(Message.urn_id))
+        .where(Message.direction == Direction.outbound.value, Message.status == MessageStatus.failed.value)
+        .order_by(col(Message.id).desc())
+        .limit(limit)
+    ).all()
+    return [(message, contact) for message, contact in rows]
 
 
 def next_pending_inbound(session: Session, urn_id: int, now: datetime | None = None) -> Message | None:
@@ -423,6 +515,7 @@ def file_complaint(session: Session, new: NewComplaint, *, today: date, max_tick
                 session.flush()
         except IntegrityError:
             continue
+        _link_attachments(session, complaint)
         session.add(
             ComplaintEvent(
                 complaint_id=complaint.id,
@@ -435,6 +528,28 @@ def file_complaint(session: Session, new: NewComplaint, *, today: date, max_tick
         session.flush()
         return complaint
     raise RuntimeError("could not draw a free ticket number")
+
+
+ATTACHMENT_WINDOW = timedelta(hours=24)
+
+
+def _link_attachments(session: Session, complaint: Complaint) -> None:
+    """Media and pins the citizen sent while filing (the last 24 h, not yet on a complaint) belong to it."""
+    since = utcnow() - ATTACHMENT_WINDOW
+    pending = session.exec(
+        select(Attachment).where(
+            Attachment.urn_id == complaint.urn_id,
+            col(Attachment.complaint_id).is_(None),
+            col(Attachment.created_at) >= since,
+        ).order_by(col(Attachment.id))
+    ).all()
+    for attachment in pending:
+        attachment.complaint_id = complaint.id
+        if attachment.kind == "location":
+            complaint.latitude, complaint.longitude = attachment.latitude, attachment.longitude
+        session.add(attachment)
+    session.add(complaint)
+    session.flush()
 
 
 def get_complaint(session: Session, ticket: str) -> Complaint | None:

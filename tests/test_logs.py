@@ -19,6 +19,7 @@ def test_phone_numbers_and_nik_are_masked_in_every_logger():
             '%s - "%s %s HTTP/1.1" %d', "127.0.0.1:5555", "GET", "/simulator/messages?channel=sms&sender=081234567890", 200
         )
         logging.getLogger("bot.anything").warning("from sim-sms:+6281234567890 with NIK 3201011508950001")
+        logging.getLogger("uvicorn.access").info('%s - "POST %s HTTP/1.1" 200', "127.0.0.1:1", "/webhook?token=s3cr3t-Value")
         output = stream.getvalue()
     finally:
         root.handlers[:] = saved_handlers
@@ -26,3 +27,4 @@ def test_phone_numbers_and_nik_are_masked_in_every_logger():
     assert "081234567890" not in output and "6281234567890" not in output
     assert "3201011508950001" not in output
     assert "GET /simulator/messages" in output
+    assert "s3cr3t-Value" not in output and "/webhook?token=***" in output

@@ -14,6 +14,17 @@ config = context.config
 target_metadata = SQLModel.metadata
 
 
+def _render_item(type_, obj, autogen_context):
+    """Write plain SQLAlchemy types into migrations, so they do not depend on SQLModel's internals."""
+    if type_ == "type":
+        name = type(obj).__name__
+        if name == "AutoString":
+            return f"sa.String(length={obj.length})" if obj.length else "sa.String()"
+        if name == "UTCDateTime":
+            return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _database_url() -> str:
     url = config.attributes.get("database_url") or os.environ.get("DATABASE_URL")
     if not url:
@@ -32,7 +43,9 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(_database_url())
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(
+            connection=connection, target_metadata=target_metadata, render_as_batch=True, render_item=_render_item
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

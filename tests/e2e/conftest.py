@@ -20,6 +20,8 @@ import pytest
 from bot.cli import ROOT, train
 from bot.config import Settings
 from tests.fakes.rasa import free_port
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.twilio_api import FakeTwilio
 
 STARTUP_TIMEOUT = 240
 
@@ -53,7 +55,26 @@ def model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def stack(model, tmp_path_factory) -> Stack:
+def fake_twilio() -> FakeTwilio:
+    fake = FakeTwilio().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def fake_telegram() -> FakeTelegram:
+    fake = FakeTelegram().start()
+    yield fake
+    fake.stop()
+
+
+TELEGRAM_SECRET = "e2e-telegram-secret"
+TWILIO_SMS_FROM = "+6281100001708"
+TWILIO_WHATSAPP_FROM = "whatsapp:+6281100001709"
+
+
+@pytest.fixture(scope="session")
+def stack(model, tmp_path_factory, fake_twilio, fake_telegram) -> Stack:
     workdir = tmp_path_factory.mktemp("stack")
     app_port, rasa_port = free_port(), free_port()
     env = {
@@ -65,6 +86,17 @@ def stack(model, tmp_path_factory) -> Stack:
         "ACTIONS_TOKEN": secrets.token_urlsafe(16),
         "RASA_TRACKER_DB": str(workdir / "tracker.db"),
         "LOG_LEVEL": "INFO",
+        # real channels, against fake providers on loopback
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{app_port}",
+        "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
+        "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
+        "TWILIO_SMS_FROM": TWILIO_SMS_FROM,
+        "TWILIO_WHATSAPP_FROM": TWILIO_WHATSAPP_FROM,
+        "TWILIO_API_URL": fake_twilio.url,
+        "TELEGRAM_BOT_TOKEN": fake_telegram.token,
+        "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+        "TELEGRAM_API_URL": fake_telegram.url,
+        "TELEGRAM_MODE": "webhook",
     }
     env.pop("RASA_URL", None)
     log = workdir / "stack.log"
@@ -99,3 +131,12 @@ def _wait_until_ready(base_url: str, process: subprocess.Popen, log: Path) -> No
             pass
         time.sleep(1)
     pytest.fail(f"the stack was not ready after {STARTUP_TIMEOUT} s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def admin_token(stack) -> str:
+    import re
+
+    officer = stack.cli("officer", "add", "--name", "Admin Uji", "--agency", "NASIONAL", "--role", "admin")
+    officer_id = re.search(r"officer (\d+)", officer).group(1)
+    return stack.cli("officer", "token", "--officer", officer_id)

@@ -22,13 +22,6 @@ def ticket_in(replies: list[str]) -> str:
     raise AssertionError(f"no ticket in {replies}")
 
 
-@pytest.fixture(scope="module")
-def admin_token(stack) -> str:
-    officer = stack.cli("officer", "add", "--name", "Admin Uji", "--agency", "NASIONAL", "--role", "admin")
-    officer_id = re.search(r"officer (\d+)", officer).group(1)
-    return stack.cli("officer", "token", "--officer", officer_id)
-
-
 def api_get(stack, path: str, token: str) -> httpx.Response:
     return httpx.get(f"{stack.base_url}/api/v1{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
 

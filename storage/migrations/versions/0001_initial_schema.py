@@ -153,7 +153,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['reply_to_id'], ['message.id'], ),
     sa.ForeignKeyConstraint(['urn_id'], ['contact_urn.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('provider', 'external_id', name='uq_message_provider_external_id')
+    sa.UniqueConstraint('provider', 'direction', 'external_id', name='uq_message_provider_direction_external_id')
     )
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.create_index('ix_message_status_direction', ['status', 'direction'], unique=False)

@@ -1,0 +1,204 @@
+"""``python -m bench``: pick the parts and sizes, run them, write bench/results/<stamp>.{md,json}."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from bench import machine, report
+from bench.stack import Stack, start_stack
+from bot.cli import ROOT
+
+PARTS = ("latency", "store", "sms", "memory")
+RESULTS = ROOT / "bench" / "results"
+DEFAULT_PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+FULL = {"sizes": [10_000, 100_000, 1_000_000], "concurrency": [1, 10, 50], "min_turns": 120, "repetitions": 300, "sms_per_kind": None}
+QUICK = {"sizes": [1_000, 5_000], "concurrency": [1, 5], "min_turns": 12, "repetitions": 30, "sms_per_kind": 2}
+
+
+def _ints(text: str) -> list[int]:
+    values = []
+    for part in text.split(","):
+        part = part.strip().lower().replace("_", "")
+        if not part:
+            continue
+        multiplier = 1
+        if part.endswith("k"):
+            part, multiplier = part[:-1], 1_000
+        elif part.endswith("m"):
+            part, multiplier = part[:-1], 1_000_000
+        values.append(int(float(part) * multiplier))
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError("a comma-separated list of positive numbers")
+    return values
+
+
+def _parts(text: str) -> list[str]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    unknown = set(parts) - set(PARTS)
+    if unknown or not parts:
+        raise argparse.ArgumentTypeError(f"parts are {', '.join(PARTS)}")
+    return parts
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Aduan's benchmarks: turn latency app vs Rasa, memory, store operations, SMS cost.",
+    )
+    parser.add_argument("--parts", type=_parts, default=list(PARTS), help="comma-separated: latency,store,sms,memory (default: all)")
+    parser.add_argument("--sizes", type=_ints, help="store sizes in complaints (default 10000,100000,1000000; --quick 1000,5000); 10k and 1m work")
+    parser.add_argument("--concurrency", type=_ints, help="simulated citizens at once (default 1,10,50; --quick 1,5)")
+    parser.add_argument("--quick", action="store_true", help="a small smoke run of every selected part (a few minutes)")
+    parser.add_argument("--backends", default="sqlite,postgresql", help="store backends: sqlite,postgresql (default both)")
+    parser.add_argument("--repetitions", type=int, help="timed repetitions per store read (writes: half); default 300, --quick 30")
+    parser.add_argument("--min-turns", type=int, help="at least this many turns per concurrency level and path (default 120, --quick 12)")
+    parser.add_argument("--sms-per-kind", type=int, help="only the first N complaints of each kind of the SMS corpus (default all 18)")
+    parser.add_argument("--stack-db", choices=("sqlite", "postgresql"), default="sqlite", help="the store of the running stack (default sqlite, as `make run`)")
+    parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN, help="PostgreSQL server to create the benchmark databases on (default $TEST_POSTGRES_URL or postgres@127.0.0.1:5432/test)")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the .md and .json go (default bench/results)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (stack log, SQLite files)")
+    return parser
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    preset = QUICK if args.quick else FULL
+    config = {
+        "parts": args.parts,
+        "quick": args.quick,
+        "sizes": sorted(set(args.sizes or preset["sizes"])),
+        "concurrency": args.concurrency or preset["concurrency"],
+        "backends": [b.strip() for b in args.backends.split(",") if b.strip()],
+        "repetitions": args.repetitions or preset["repetitions"],
+        "min_turns": args.min_turns or preset["min_turns"],
+        "sms_per_kind": args.sms_per_kind or preset["sms_per_kind"],
+        "stack_db": args.stack_db,
+    }
+    for backend in config["backends"]:
+        if backend not in ("sqlite", "postgresql"):
+            raise SystemExit(f"unknown backend {backend!r}: sqlite or postgresql")
+
+    # SIGTERM ends the run like Ctrl-C, so that the stack and the databases are cleaned up.
+    signal.signal(signal.SIGTERM, _interrupt)
+
+    from bench.store import postgres_version
+
+    info = machine.describe()
+    info["postgresql"] = postgres_version(args.pg_admin_url)
+    print(f"[bench] machine: {machine.one_line(info)}", flush=True)
+    print(f"[bench] config: {json.dumps(config)}", flush=True)
+
+    workdir = Path(tempfile.mkdtemp(prefix="aduan-bench-"))
+    results: dict = {"machine": info, "config": config, "parts": {}}
+    started = time.monotonic()
+    try:
+        if {"latency", "sms", "memory"} & set(config["parts"]):
+            _stack_parts(config, results, workdir, args.pg_admin_url)
+        if "store" in config["parts"]:
+            from bench import store
+
+            results["parts"]["store"] = store.run(
+                config["sizes"], config["backends"], config["repetitions"], args.pg_admin_url, workdir
+            )
+    except KeyboardInterrupt:
+        print("\n[bench] interrupted: writing what was measured", flush=True)
+        results["interrupted"] = True
+    finally:
+        results["seconds"] = round(time.monotonic() - started, 1)
+        if args.keep:
+            print(f"[bench] kept {workdir}", flush=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    _write(results, args.out)
+
+
+def _stack_parts(config: dict, results: dict, workdir: Path, pg_admin_url: str) -> None:
+    database_url, drop = None, None
+    if config["stack_db"] == "postgresql":
+        from bench.store import postgres_backend
+
+        backend = postgres_backend(pg_admin_url)  # migrated; `aduan run` migrates again (idempotent)
+        backend.engine.dispose()
+        database_url, drop = backend.url, backend.close
+    stack: Stack | None = None
+    try:
+        stack = start_stack(workdir / "stack", database_url)
+        results["stack"] = {
+            "startup_seconds": round(stack.startup_seconds, 1),
+            "health": stack.health(),
+            "store": config["stack_db"],
+            "app_pid": stack.process.pid,
+            "engine_pids": stack.engine_pids,
+        }
+        time.sleep(2)
+        stack.sampler.set_phase("idle after start")
+        time.sleep(3)
+        if "latency" in config["parts"] or "memory" in config["parts"]:
+            from bench import latency
+
+            measured = latency.run(stack, config["concurrency"], config["min_turns"])
+            if "latency" in config["parts"]:
+                results["parts"]["latency"] = measured
+            if "memory" in config["parts"]:
+                results["parts"]["memory"] = _memory(stack, during="latency")
+        if "sms" in config["parts"]:
+            from bench import sms
+
+            results["parts"]["sms"] = sms.run(stack, config["sms_per_kind"])
+            if "memory" in config["parts"]:
+                results["parts"]["memory"]["after_sms"] = _memory(stack, during="sms")
+    finally:
+        if stack is not None:
+            print("[stack] stopping (SIGINT, as Ctrl-C)", flush=True)
+            stack.stop()
+            results.setdefault("stack", {})["exit_code"] = stack.process.returncode
+        if drop is not None:
+            drop()
+
+
+def _memory(stack: Stack, during: str) -> dict:
+    now = stack.sampler.sample()
+    return {
+        "during": during,
+        "app": {"pid": stack.process.pid, "cmd": "aduan run (uvicorn, the app)", "vm_hwm_kib": now["app_hwm_kib"], "vm_rss_kib": now["app_rss_kib"]},
+        "engine": {
+            "pids": stack.engine_pids,
+            "cmd": "rasa run (the engine) and its children",
+            "vm_hwm_kib": now["engine_hwm_kib"],
+            "vm_rss_kib": now["engine_rss_kib"],
+        },
+        "phases": {
+            phase: {"app_peak_rss_kib": p.app_rss_kib, "engine_peak_rss_kib": p.engine_rss_kib, "samples": p.samples}
+            for phase, p in stack.sampler.peaks.items()
+        },
+        "sample_interval_seconds": stack.sampler.interval,
+    }
+
+
+def _write(results: dict, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S") + ("-quick" if results["config"]["quick"] else "")
+    markdown = report.markdown(results)
+    json_path, md_path = out / f"bench-{stamp}.json", out / f"bench-{stamp}.md"
+    json_path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    md_path.write_text(markdown)
+    print("\n" + markdown, flush=True)
+    print(f"[bench] results: {md_path.relative_to(ROOT) if md_path.is_relative_to(ROOT) else md_path}, {json_path.name}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,238 @@
+"""The Markdown report: the numbers, the machine, and the targets next to them (informational)."""
+
+from __future__ import annotations
+
+from bench import machine
+from bench.stats import fmt
+
+TARGET_P95_RATIO = 1.10
+TARGET_THROUGHPUT_RATIO = 0.90
+TARGET_STORE_MS = 5.0
+TARGET_SMS_SEGMENTS = 2
+OPERATIONS = ("ping", "lookup", "list_open_page", "list_open_busiest", "status_change", "file")
+
+
+def _mark(ok: bool | None) -> str:
+    return "-" if ok is None else ("met" if ok else "**missed**")
+
+
+def _size(n: int) -> str:
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1_000 and n % 1_000 == 0:
+        return f"{n // 1_000}k"
+    return f"{n:,}"
+
+
+def _mib(kib: int | None) -> str:
+    return "-" if not kib else f"{kib / 1024:,.0f} MiB"
+
+
+def markdown(results: dict) -> str:
+    info, config = results["machine"], results["config"]
+    lines = [
+        f"# Aduan benchmarks, {info['date']}",
+        "",
+        f"Machine: {machine.one_line(info)}; load average at start {info['load_average_at_start']}.",
+        f"Run: parts {', '.join(config['parts'])}{' (--quick)' if config['quick'] else ''}, took {results.get('seconds', 0):.0f} s"
+        + (" (**interrupted**)" if results.get("interrupted") else "") + ".",
+        "Targets are informational, not pass/fail. Load generator, app, Rasa and database share the same cores.",
+        "",
+    ]
+    parts = results["parts"]
+    if "latency" in parts:
+        lines += _latency(parts["latency"], results.get("stack", {}))
+    if "memory" in parts:
+        lines += _memory(parts["memory"])
+    if "store" in parts:
+        lines += _store(parts["store"])
+    if "sms" in parts:
+        lines += _sms(parts["sms"])
+    return "\n".join(lines) + "\n"
+
+
+def _latency(latency: dict, stack: dict) -> list[str]:
+    lines = [
+        "## 1. Turn latency: the app vs Rasa alone",
+        "",
+        f"{latency['note']} Each simulated citizen runs step-by-step dialogues of 6 turns "
+        "(\"lapor\", problem, place, anonymity, \"ya\", \"cek status <ticket>\"); *app* = `POST /simulator/messages`, "
+        "*rasa* = `POST /webhooks/rest/webhook` on the engine directly with fresh `sim-sms:` senders (the floor; "
+        "Rasa still calls the app's custom actions). Per turn: request to response. "
+        f"Stack store: {stack.get('store', 'sqlite')}; stack start-up {stack.get('startup_seconds', '-')} s.",
+        "",
+        "| citizens | path | dialogues | turns | errors | no ticket | empty replies | msg/s | p50 ms | p95 ms | p99 ms | max ms |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for level in latency["levels"]:
+        for path in ("app", "rasa"):
+            s = level[path]
+            lines.append(
+                f"| {level['concurrency']} | {path} | {s['dialogues']} | {s['turns']} | {s['errors']} | "
+                f"{s['dialogues_without_ticket']} | {s['empty_replies']} | {fmt(s['messages_per_second'], 2)} | {fmt(s['p50_ms'])} | "
+                f"{fmt(s['p95_ms'])} | {fmt(s['p99_ms'])} | {fmt(s['max_ms'])} |"
+            )
+    lines += [
+        "",
+        f"Targets: the app adds at most 10% to Rasa's p95 (ratio <= {TARGET_P95_RATIO:.2f}) and keeps >= 90% of its "
+        f"throughput (ratio >= {TARGET_THROUGHPUT_RATIO:.2f}).",
+        "",
+        "| citizens | app p95 / rasa p95 | p95 added ms | p95 target | app msg/s / rasa msg/s | throughput target |",
+        "|---:|---:|---:|---|---:|---|",
+    ]
+    for level in latency["levels"]:
+        r = level["ratios"]
+        p95, tput = r["p95_app_over_rasa"], r["throughput_app_over_rasa"]
+        lines.append(
+            f"| {level['concurrency']} | {fmt(p95, 2)} | {fmt(r['p95_added_ms'])} | "
+            f"{_mark(None if p95 is None else p95 <= TARGET_P95_RATIO)} | {fmt(tput, 2)} | "
+            f"{_mark(None if tput is None else tput >= TARGET_THROUGHPUT_RATIO)} |"
+        )
+    lines += [
+        "",
+        "Median (p50) ms by turn of the dialogue:",
+        "",
+        "| citizens | path | lapor | problem | place | anonymity | ya (files) | cek status |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for level in latency["levels"]:
+        for path in ("app", "rasa"):
+            cells = " | ".join(fmt(v) for v in level[path]["p50_ms_by_turn"])
+            lines.append(f"| {level['concurrency']} | {path} | {cells} |")
+    problems = [
+        f"{level['concurrency']} citizens, {path}: {', '.join(level[path]['examples'])}"
+        for level in latency["levels"] for path in ("app", "rasa") if level[path]["examples"]
+    ]
+    if problems:
+        lines += ["", "Problems seen: " + "; ".join(problems)]
+    return lines + [""]
+
+
+def _memory(memory: dict) -> list[str]:
+    lines = [
+        "## 2. Memory",
+        "",
+        "Sampled every "
+        f"{memory['sample_interval_seconds']} s from /proc/<pid>/status: the app is the `aduan run` process, the engine "
+        "its child `rasa run` (and any children of it). VmHWM is the kernel's own peak RSS of the process.",
+        "",
+        "| process | VmHWM after part 1 | peak sampled RSS in part 1 | VmHWM after the SMS part |",
+        "|---|---:|---:|---:|",
+    ]
+    latency_phases = {k: v for k, v in memory["phases"].items() if k.startswith("latency")}
+    after_sms = memory.get("after_sms", {})
+    for key, label in (("app", "app (`aduan run`)"), ("engine", "engine (`rasa run`)")):
+        peak = max((p[f"{key}_peak_rss_kib"] for p in latency_phases.values()), default=None)
+        lines.append(
+            f"| {label} | {_mib(memory[key]['vm_hwm_kib'])} | {_mib(peak)} | "
+            f"{_mib(after_sms.get(key, {}).get('vm_hwm_kib'))} |"
+        )
+    lines += ["", "| phase | app peak RSS | engine peak RSS |", "|---|---:|---:|"]
+    for phase, p in (after_sms.get("phases") or memory["phases"]).items():
+        lines.append(f"| {phase} | {_mib(p['app_peak_rss_kib'])} | {_mib(p['engine_peak_rss_kib'])} |")
+    return lines + [""]
+
+
+def _store(store: dict) -> list[str]:
+    lines = [
+        "## 3. Store operations",
+        "",
+        "Schema from `storage.migrate.upgrade(url)`, bulk-loaded (SQLite: executemany; PostgreSQL: COPY, then "
+        "VACUUM ANALYZE as autovacuum would). Each operation is one `session_scope` transaction on the app's engine "
+        f"(`storage.db.make_engine`); {store['repetitions']} timed repetitions for reads, half as many for writes. "
+        "Milliseconds, median / p95.",
+        "",
+    ]
+    for note in store.get("notes", []):
+        lines += [f"Note: {note}", ""]
+    for backend, steps in store["backends"].items():
+        if not steps:
+            continue
+        lines += [f"### {backend}", "", "| complaints | load s | complaints/s loaded | rows written | database size |", "|---:|---:|---:|---:|---:|"]
+        for step in steps:
+            load = step["load"]
+            lines.append(
+                f"| {_size(step['size'])} | {fmt(load['seconds'])} | {fmt(load['complaints_per_second'])} | "
+                f"{fmt(load['rows_written'])} | {step['database_bytes'] / 2**20:,.0f} MiB |"
+            )
+        header = "| operation | " + " | ".join(_size(s["size"]) for s in steps) + " |"
+        lines += ["", header, "|---|" + "---:|" * len(steps)]
+        for op in OPERATIONS:
+            cells = []
+            for step in steps:
+                v = step["operations"].get(op)
+                cells.append(f"{v['p50_ms']:.2f} / {v['p95_ms']:.2f}" if v else "-")
+            lines.append(f"| {op} | " + " | ".join(cells) + " |")
+        busiest = [f"{_size(s['size'])}: {s['operations']['list_open_busiest']['rows_matching']:,}" for s in steps]
+        lines += ["", "Rows behind `list_open_busiest` (the national queue's open list): " + ", ".join(busiest) + ".", ""]
+    lines += _store_target(store)
+    return lines + [""]
+
+
+def _store_target(store: dict) -> list[str]:
+    steps = store["backends"].get("postgresql") or []
+    at_million = [s for s in steps if s["size"] >= 1_000_000]
+    if not at_million:
+        largest = _size(steps[-1]["size"]) if steps else "none"
+        return [
+            f"Target: every store operation under {TARGET_STORE_MS:.0f} ms at 1M complaints on PostgreSQL: "
+            f"not measured in this run (largest PostgreSQL size: {largest})."
+        ]
+    ops = at_million[-1]["operations"]
+    cells = ", ".join(
+        f"{op} p95 {ops[op]['p95_ms']:.2f} ms {_mark(ops[op]['p95_ms'] < TARGET_STORE_MS)}" for op in OPERATIONS if op in ops
+    )
+    return [f"Target: every store operation under {TARGET_STORE_MS:.0f} ms (p95) at 1M complaints on PostgreSQL: {cells}."]
+
+
+def _sms(sms: dict) -> list[str]:
+    lines = [
+        "## 4. SMS per complaint",
+        "",
+        "The corpus (bench/corpus.py) through the simulator's SMS channel, one complaint at a time; a scripted citizen "
+        "answers what the bot asks. Each string in `replies` is one SMS (GSM-7, <= 160 characters). Turns and SMS are "
+        "counted until the ticket arrives; the status check after it is not included.",
+        "",
+        "| kind | complaints | filed | turns / filed (mean, max) | SMS / filed (mean, max) | most SMS in one turn | "
+        "turns answered by 1 SMS | place asked | category asked | place in summary wrong |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for kind, a in (*sms["by_kind"].items(), ("all", sms["all"])):
+        share = a["turns_answered_with_one_sms_share"]
+        lines.append(
+            f"| {kind} | {a['complaints']} | {a['filed']} | {fmt(a['turns_per_filed_mean'], 2)}, {fmt(a['turns_per_filed_max'])} | "
+            f"{fmt(a['sms_per_filed_mean'], 2)}, {fmt(a['sms_per_filed_max'])} | {fmt(a['max_sms_in_one_turn'])} | "
+            f"{'-' if share is None else f'{share:.0%}'} | {a['place_asked']} | {a['category_asked']} | {a['place_mismatches']} |"
+        )
+    a = sms["all"]
+    one = sms["one_message_sms_per_complaint"]
+    one_turn = sms["one_message_max_sms_per_turn"]
+    share = a["replies_one_segment_share"]
+    lines += [
+        "",
+        f"Replies that fit one segment (<= 160 septets): {'-' if share is None else f'{share:.1%}'} of {a['replies']} "
+        f"(status checks included); replies with characters outside GSM-7: {sms['non_gsm7_replies']}; "
+        f"turns whose answer was missing from the response and arrived later (read back with GET /simulator/messages): "
+        f"{a['turns_answered_late']}.",
+        "",
+        f"One-message complaints: {fmt(sum(one) / len(one), 2) if one else '-'} SMS segments per complaint in all "
+        f"(max {max(one, default='-')}), at most {max(one_turn, default='-')} in one bot turn (the summary). "
+        f"Target: {TARGET_SMS_SEGMENTS} segments or fewer per one-message complaint: "
+        f"whole exchange {_mark(bool(one) and max(one) <= TARGET_SMS_SEGMENTS) if one else '-'}, "
+        f"per bot turn {_mark(bool(one_turn) and max(one_turn) <= TARGET_SMS_SEGMENTS) if one_turn else '-'}.",
+    ]
+    mismatches = [r for r in sms["runs"] if r["place_matches"] is False]
+    if mismatches:
+        lines += ["", "Places resolved from the problem text rather than the place the citizen meant:"]
+        lines += [f"- \"{r['opening']}\" -> {r['place_in_summary']} (meant {r['place_expected']})" for r in mismatches]
+    not_filed = [r for r in sms["runs"] if not r["filed"]]
+    if not_filed:
+        lines += ["", "Not filed:"] + [f"- \"{r['opening']}\": {r['stuck_on']}" for r in not_filed]
+    example = sms.get("example_one_message")
+    if example:
+        lines += ["", "Example, a one-message complaint (each bot line is one SMS):", "", "```"]
+        for step in example:
+            lines.append(f"> {step['citizen']}")
+            lines += [f"< [{len(text)}] " + text.replace("\n", " / ") for text in step["bot_sms"]]
+        lines.append("```")
+    return lines + [""]

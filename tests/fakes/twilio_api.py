@@ -1,0 +1,72 @@
+"""A fake Twilio REST API on loopback, spoken to by the real `twilio` client (TWILIO_API_URL)."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.fakes.server import BackgroundServer
+
+
+@dataclass
+class FakeTwilio:
+    account_sid: str = "AC" + "0" * 32
+    auth_token: str = "twilio-test-token"
+    sent: list[dict] = field(default_factory=list)  # every accepted Messages.json request, in order
+    # errors to answer with, in order, before accepting again: (http status, twilio error code)
+    errors: list[tuple[int, int]] = field(default_factory=list)
+    requests: int = 0
+
+    def __post_init__(self) -> None:
+        self._sids = itertools.count(1)
+
+    async def _create_message(self, request: Request) -> JSONResponse:
+        self.requests += 1
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if request.headers.get("authorization") != f"Basic {expected}":
+            return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401}, status_code=401)
+        form = dict(await request.form())
+        if self.errors:
+            status, code = self.errors.pop(0)
+            return JSONResponse({"code": code, "message": f"error {code}", "status": status}, status_code=status)
+        sid = f"SM{next(self._sids):032x}"
+        record = {**form, "sid": sid}
+        self.sent.append(record)
+        return JSONResponse(
+            {
+                "sid": sid,
+                "account_sid": self.account_sid,
+                "to": form.get("To"),
+                "from": form.get("From"),
+                "body": form.get("Body", ""),
+                "status": "queued",
+                "num_segments": "1",
+                "direction": "outbound-api",
+            },
+            status_code=201,
+        )
+
+    def bodies_to(self, to: str) -> list[str]:
+        return [m.get("Body", "") for m in self.sent if m.get("To") == to]
+
+    def start(self) -> "FakeTwilio":
+        app = Starlette(
+            routes=[
+                Route("/2010-04-01/Accounts/{sid}/Messages.json", self._create_message, methods=["POST"]),
+            ]
+        )
+        self._server = BackgroundServer(app).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @property
+    def url(self) -> str:
+        return self._server.url
