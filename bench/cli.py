@@ -111,19 +111,24 @@ def main(argv: list[str] | None = None) -> None:
         if "store" in config["parts"]:
             from bench import store
 
-            results["parts"]["store"] = store.run(
-                config["sizes"], config["backends"], config["repetitions"], args.pg_admin_url, workdir
-            )
+            results["parts"]["store"] = {}
+            store.run(config["sizes"], config["backends"], config["repetitions"], args.pg_admin_url, workdir,
+                      out=results["parts"]["store"])
     except KeyboardInterrupt:
         print("\n[bench] interrupted: writing what was measured", flush=True)
         results["interrupted"] = True
+    except BaseException as exc:
+        args.keep = True  # the stack log is the first thing to read
+        results["error"] = f"{type(exc).__name__}: {str(exc)[:500]}"
+        raise
     finally:
         results["seconds"] = round(time.monotonic() - started, 1)
+        results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         if args.keep:
-            print(f"[bench] kept {workdir}", flush=True)
+            print(f"[bench] kept {workdir} (stack log: {workdir / 'stack' / 'stack.log'})", flush=True)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    _write(results, args.out)
+        _write(results, args.out)  # what was measured, also when a part failed
 
 
 def _stack_parts(config: dict, results: dict, workdir: Path, pg_admin_url: str) -> None:
@@ -143,6 +148,9 @@ def _stack_parts(config: dict, results: dict, workdir: Path, pg_admin_url: str) 
             "store": config["stack_db"],
             "app_pid": stack.process.pid,
             "engine_pids": stack.engine_pids,
+            "processes": {str(pid): command for pid, command in stack.sampler.commands.items()},
+            "twilio_adapter_in_tree": (ROOT / "channels" / "twilio.py").exists(),
+            "trained_during_start": stack.sampler.trained_during_start,
         }
         time.sleep(2)
         stack.sampler.set_phase("idle after start")
@@ -166,8 +174,23 @@ def _stack_parts(config: dict, results: dict, workdir: Path, pg_admin_url: str) 
             print("[stack] stopping (SIGINT, as Ctrl-C)", flush=True)
             stack.stop()
             results.setdefault("stack", {})["exit_code"] = stack.process.returncode
+            results["stack"]["log"] = _log_summary(stack.log)
         if drop is not None:
             drop()
+
+
+def _log_summary(log: Path) -> dict:
+    """What went wrong inside the stack: failed turns (Rasa timeouts), warnings, errors, tracebacks."""
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return {
+        "lines": len(lines),
+        "turn_failures": sum("turn failed" in line for line in lines),
+        "turn_failure_examples": [line[:200] for line in lines if "turn failed" in line][:3],
+        "warnings": sum(" WARNING " in line for line in lines),
+        "errors": sum(" ERROR " in line for line in lines),
+        "tracebacks": sum(line.startswith("Traceback") for line in lines),
+        "error_examples": [line[:200] for line in lines if " ERROR " in line][:3],
+    }
 
 
 def _memory(stack: Stack, during: str) -> dict:

@@ -28,7 +28,7 @@ from bench.corpus import LATENCY_DIALOGUES, STATUS_CHECK
 from bench.stack import Stack
 from bench.stats import summary_ms
 
-TICKET = re.compile(r"\b(\d{4}-\d{4})\b")
+TICKET = re.compile(r"nomor tiket\s+(\d{4}-\d{4})\b", re.IGNORECASE)  # the filing reply, not the help text's example
 TIMEOUT = 180.0
 
 
@@ -53,6 +53,9 @@ class PathResult:
     dialogues_without_ticket: int = 0
     status_checks_failed: int = 0
     empty_replies: int = 0  # turns answered with no message at all
+    busy_notices: int = 0  # turns answered with the app's "service busy, saved, will answer" notice
+    empty_reply_senders: dict[str, int] = field(default_factory=dict)  # app path: sender -> SMS seen in responses
+    answered_elsewhere: int | None = None  # of those senders, how many got more SMS than the responses showed
     wall_seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     by_position: dict[int, list[float]] = field(default_factory=dict)
@@ -69,11 +72,13 @@ class PathResult:
             "dialogues_without_ticket": self.dialogues_without_ticket,
             "status_checks_failed": self.status_checks_failed,
             "empty_replies": self.empty_replies,
+            "busy_notices": self.busy_notices,
+            "empty_reply_dialogues_answered_outside_the_request": self.answered_elsewhere,
             "wall_seconds": round(self.wall_seconds, 3),
             "messages_per_second": round(throughput, 3) if throughput else None,
             **summary_ms(self.latencies),
             "p50_ms_by_turn": [summary_ms(self.by_position[k])["p50_ms"] for k in sorted(self.by_position)],
-            "examples": self.examples[:3],
+            "examples": self.examples[:5],
         }
 
 
@@ -109,6 +114,7 @@ async def _citizen(path: Path_, client: httpx.AsyncClient, index: int, repetitio
         dialogue = LATENCY_DIALOGUES[(index + repetition) % len(LATENCY_DIALOGUES)]
         sender = path.new_sender()
         ticket = None
+        received = 0
         for position, text in enumerate((*dialogue, STATUS_CHECK)):
             if text == STATUS_CHECK:
                 if ticket is None:
@@ -125,9 +131,14 @@ async def _citizen(path: Path_, client: httpx.AsyncClient, index: int, repetitio
             result.latencies.append(elapsed)
             result.by_position.setdefault(position, []).append(elapsed)
             result.turns += 1
+            received += len(replies)
             if not replies:
                 result.empty_replies += 1
+                result.empty_reply_senders[sender] = -1
+                result.examples.append(f"no reply to {text!r} (turn {position + 1})")
             joined = "\n".join(replies)
+            if "sedang sibuk" in joined.lower():
+                result.busy_notices += 1
             if text.startswith("cek status"):
                 if ticket not in joined:
                     result.status_checks_failed += 1
@@ -136,6 +147,8 @@ async def _citizen(path: Path_, client: httpx.AsyncClient, index: int, repetitio
                 ticket = match.group(1)
         if ticket is None:
             result.dialogues_without_ticket += 1
+        if sender in result.empty_reply_senders:
+            result.empty_reply_senders[sender] = received
 
 
 async def run_path(path: Path_, concurrency: int, repetitions: int) -> PathResult:
@@ -145,6 +158,15 @@ async def run_path(path: Path_, concurrency: int, repetitions: int) -> PathResul
         started = time.perf_counter()
         await asyncio.gather(*(_citizen(path, client, i, repetitions, result) for i in range(concurrency)))
         result.wall_seconds = time.perf_counter() - started
+        if path.name == "app" and result.empty_reply_senders:
+            await asyncio.sleep(3)  # let background loops finish
+            result.answered_elsewhere = 0
+            for sender, received in result.empty_reply_senders.items():
+                response = await client.get(
+                    f"{path.stack.base_url}/simulator/messages", params={"channel": "sms", "sender": sender}
+                )
+                if response.status_code == 200 and len(response.json()["messages"]) > received:
+                    result.answered_elsewhere += 1
     return result
 
 
@@ -180,7 +202,7 @@ def run(stack: Stack, concurrency_levels: list[int], min_turns: int) -> dict:
                     f"{summary['turns']} turns in {summary['wall_seconds']:.1f} s, "
                     f"{summary['messages_per_second']} msg/s, p50 {summary['p50_ms']} ms, p95 {summary['p95_ms']} ms, "
                     f"errors {summary['errors']}, without ticket {summary['dialogues_without_ticket']}, "
-                    f"empty replies {summary['empty_replies']}",
+                    f"empty replies {summary['empty_replies']}, busy notices {summary['busy_notices']}",
                     flush=True,
                 )
             level["ratios"] = _ratios(level["app"], level["rasa"])
@@ -189,11 +211,25 @@ def run(stack: Stack, concurrency_levels: list[int], min_turns: int) -> dict:
 
     asyncio.run(main())
     return {
-        "note": "The Twilio adapter does not exist yet: the app path is the simulator channel "
-        "(POST /simulator/messages), the real pipeline with a pretend provider.",
+        "note": _provider_note(),
         "dialogues": [list(d) + [STATUS_CHECK] for d in LATENCY_DIALOGUES],
         "levels": levels,
     }
+
+
+def _provider_note() -> str:
+    from bot.cli import ROOT
+
+    if (ROOT / "channels" / "twilio.py").exists():
+        return (
+            "No real SMS provider path is measured: the Twilio adapter (channels/twilio.py) is being written and is "
+            "not part of this benchmark (it needs provider credentials), so the app path is the simulator channel "
+            "(POST /simulator/messages), the real pipeline with a pretend provider."
+        )
+    return (
+        "The Twilio adapter does not exist yet: the app path is the simulator channel "
+        "(POST /simulator/messages), the real pipeline with a pretend provider."
+    )
 
 
 def _ratios(app: dict, rasa: dict) -> dict:

@@ -33,9 +33,11 @@ def markdown(results: dict) -> str:
     lines = [
         f"# Aduan benchmarks, {info['date']}",
         "",
-        f"Machine: {machine.one_line(info)}; load average at start {info['load_average_at_start']}.",
+        f"Machine: {machine.one_line(info)}; load average at start {info['load_average_at_start']}, "
+        f"at end {info.get('load_average_at_end', '-')}.",
         f"Run: parts {', '.join(config['parts'])}{' (--quick)' if config['quick'] else ''}, took {results.get('seconds', 0):.0f} s"
-        + (" (**interrupted**)" if results.get("interrupted") else "") + ".",
+        + (" (**interrupted**)" if results.get("interrupted") else "")
+        + (f" (**failed**: {results['error'][:300]})" if results.get("error") else "") + ".",
         "Targets are informational, not pass/fail. Load generator, app, Rasa and database share the same cores.",
         "",
     ]
@@ -59,7 +61,10 @@ def _latency(latency: dict, stack: dict) -> list[str]:
         "(\"lapor\", problem, place, anonymity, \"ya\", \"cek status <ticket>\"); *app* = `POST /simulator/messages`, "
         "*rasa* = `POST /webhooks/rest/webhook` on the engine directly with fresh `sim-sms:` senders (the floor; "
         "Rasa still calls the app's custom actions). Per turn: request to response. "
-        f"Stack store: {stack.get('store', 'sqlite')}; stack start-up {stack.get('startup_seconds', '-')} s.",
+        f"Stack store: {stack.get('store', 'sqlite')}; model {stack.get('health', {}).get('rasa', {}).get('model', '-')}; "
+        f"stack start-up {stack.get('startup_seconds', '-')} s"
+        + (" (including a training: the training data changed while the benchmark started)" if stack.get("trained_during_start") else "")
+        + ".",
         "",
         "| citizens | path | dialogues | turns | errors | no ticket | empty replies | msg/s | p50 ms | p95 ms | p99 ms | max ms |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -104,7 +109,27 @@ def _latency(latency: dict, stack: dict) -> list[str]:
         for level in latency["levels"] for path in ("app", "rasa") if level[path]["examples"]
     ]
     if problems:
-        lines += ["", "Problems seen: " + "; ".join(problems)]
+        lines += ["", "Problems seen: " + "; ".join(problems) + "."]
+    log = stack.get("log") or {}
+    if log.get("turn_failures") or log.get("errors"):
+        lines.append(
+            f"- the stack's log: {log['turn_failures']} failed turns (the app's Rasa call failed or timed out after "
+            f"RASA_TIMEOUT_SECONDS and the turn was retried later), {log['errors']} ERROR lines, "
+            f"{log['tracebacks']} tracebacks; e.g. {'; '.join(log['turn_failure_examples'] + log['error_examples'])[:400]}"
+        )
+    for level in latency["levels"]:
+        s = level["app"]
+        if s.get("busy_notices"):
+            lines.append(
+                f"- {level['concurrency']} citizens, app: {s['busy_notices']} turns answered with the \"layanan sedang "
+                "sibuk\" notice (the turn timed out and waits for a retry)."
+            )
+        if s.get("empty_replies"):
+            lines.append(
+                f"- {level['concurrency']} citizens, app: {s['empty_replies']} turns answered with an empty `replies`; in "
+                f"{s.get('empty_reply_dialogues_answered_outside_the_request')} of those dialogues the citizen did get "
+                "the answer (GET /simulator/messages lists more SMS than the responses did), i.e. another task ran the turn."
+            )
     return lines + [""]
 
 
@@ -114,7 +139,8 @@ def _memory(memory: dict) -> list[str]:
         "",
         "Sampled every "
         f"{memory['sample_interval_seconds']} s from /proc/<pid>/status: the app is the `aduan run` process, the engine "
-        "its child `rasa run` (and any children of it). VmHWM is the kernel's own peak RSS of the process.",
+        "its child `rasa run` (and any children of it; a `rasa train` child is not counted). VmHWM is the kernel's own "
+        "peak RSS of the process.",
         "",
         "| process | VmHWM after part 1 | peak sampled RSS in part 1 | VmHWM after the SMS part |",
         "|---|---:|---:|---:|",
@@ -140,7 +166,8 @@ def _store(store: dict) -> list[str]:
         "Schema from `storage.migrate.upgrade(url)`, bulk-loaded (SQLite: executemany; PostgreSQL: COPY, then "
         "VACUUM ANALYZE as autovacuum would). Each operation is one `session_scope` transaction on the app's engine "
         f"(`storage.db.make_engine`); {store['repetitions']} timed repetitions for reads, half as many for writes. "
-        "Milliseconds, median / p95.",
+        "Milliseconds, median / p95; SQL statements per operation as SQLAlchemy sends them (SQLite: the "
+        "`BEGIN IMMEDIATE` of each transaction included; PostgreSQL: BEGIN, COMMIT and the pool's pre-ping come on top).",
         "",
     ]
     for note in store.get("notes", []):
@@ -155,14 +182,15 @@ def _store(store: dict) -> list[str]:
                 f"| {_size(step['size'])} | {fmt(load['seconds'])} | {fmt(load['complaints_per_second'])} | "
                 f"{fmt(load['rows_written'])} | {step['database_bytes'] / 2**20:,.0f} MiB |"
             )
-        header = "| operation | " + " | ".join(_size(s["size"]) for s in steps) + " |"
-        lines += ["", header, "|---|" + "---:|" * len(steps)]
+        header = "| operation | " + " | ".join(_size(s["size"]) for s in steps) + " | SQL statements |"
+        lines += ["", header, "|---|" + "---:|" * (len(steps) + 1)]
         for op in OPERATIONS:
             cells = []
             for step in steps:
                 v = step["operations"].get(op)
                 cells.append(f"{v['p50_ms']:.2f} / {v['p95_ms']:.2f}" if v else "-")
-            lines.append(f"| {op} | " + " | ".join(cells) + " |")
+            statements = steps[-1]["operations"].get(op, {}).get("statements", "-")
+            lines.append(f"| {op} | " + " | ".join(cells) + f" | {statements} |")
         busiest = [f"{_size(s['size'])}: {s['operations']['list_open_busiest']['rows_matching']:,}" for s in steps]
         lines += ["", "Rows behind `list_open_busiest` (the national queue's open list): " + ", ".join(busiest) + ".", ""]
     lines += _store_target(store)
@@ -194,7 +222,7 @@ def _sms(sms: dict) -> list[str]:
         "counted until the ticket arrives; the status check after it is not included.",
         "",
         "| kind | complaints | filed | turns / filed (mean, max) | SMS / filed (mean, max) | most SMS in one turn | "
-        "turns answered by 1 SMS | place asked | category asked | place in summary wrong |",
+        "turns answered by 1 SMS | place asked | category asked | wrong kab/kota in summary |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for kind, a in (*sms["by_kind"].items(), ("all", sms["all"])):
@@ -223,11 +251,13 @@ def _sms(sms: dict) -> list[str]:
     ]
     mismatches = [r for r in sms["runs"] if r["place_matches"] is False]
     if mismatches:
-        lines += ["", "Places resolved from the problem text rather than the place the citizen meant:"]
+        lines += ["", "Summaries showing another kab/kota than the citizen meant (the place was read from the problem text):"]
         lines += [f"- \"{r['opening']}\" -> {r['place_in_summary']} (meant {r['place_expected']})" for r in mismatches]
     not_filed = [r for r in sms["runs"] if not r["filed"]]
     if not_filed:
-        lines += ["", "Not filed:"] + [f"- \"{r['opening']}\": {r['stuck_on']}" for r in not_filed]
+        lines += ["", "Not filed:"] + [
+            f"- \"{r['opening']}\": {(r['stuck_on'] or '').replace(chr(10), ' / ')}" for r in not_filed
+        ]
     example = sms.get("example_one_message")
     if example:
         lines += ["", "Example, a one-message complaint (each bot line is one SMS):", "", "```"]

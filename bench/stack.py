@@ -21,7 +21,7 @@ import httpx
 
 from bot.cli import ROOT
 
-STARTUP_TIMEOUT = 300
+STARTUP_TIMEOUT = int(os.environ.get("BENCH_STARTUP_TIMEOUT", "300"))
 ADUAN = ROOT / ".venv" / "app" / "bin" / "aduan"
 
 
@@ -102,6 +102,9 @@ class MemorySampler:
     phase: str = "startup"
     peaks: dict[str, PhasePeak] = field(default_factory=dict)
     engine_pids: set[int] = field(default_factory=set)
+    other_children: set[int] = field(default_factory=set)
+    trained_during_start: bool = False
+    commands: dict[int, str] = field(default_factory=dict)
     last: dict[str, int] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -122,8 +125,7 @@ class MemorySampler:
     def sample(self) -> dict[str, int]:
         app = read_status(self.app_pid) or {}
         engine_rss = engine_hwm = 0
-        for pid in descendants(self.app_pid):
-            self.engine_pids.add(pid)
+        for pid in self._engine_tree():
             status = read_status(pid)
             if status:
                 engine_rss += status.get("VmRSS", 0)
@@ -137,6 +139,23 @@ class MemorySampler:
         if app:
             self.last = values
         return values
+
+    def _engine_tree(self) -> list[int]:
+        """The app's child running ``rasa run``, and everything below it (``rasa train`` and others are not the engine)."""
+        tree = []
+        for child in _children(self.app_pid):
+            command = self.commands.get(child) or cmdline(child)
+            self.commands[child] = command
+            if "rasa" in command and " run" in command:
+                tree += [child, *descendants(child)]
+            elif "rasa" in command and " train" in command:
+                self.trained_during_start = True  # the training data changed after `aduan train`
+            else:
+                self.other_children.add(child)
+        for pid in tree:
+            self.engine_pids.add(pid)
+            self.commands.setdefault(pid, cmdline(pid))
+        return tree
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -255,7 +274,14 @@ def _wait_until_ready(stack: Stack) -> None:
         except (httpx.HTTPError, ValueError, KeyError):
             pass
         time.sleep(1)
-    raise RuntimeError(f"the stack was not ready after {STARTUP_TIMEOUT} s:\n{stack.log.read_text()[-4000:]}")
+    try:
+        state = stack.health()["rasa"]["state"]
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        state = f"health failed: {exc}"
+    engine_lines = [line for line in stack.log.read_text().splitlines() if "access:" not in line]
+    raise RuntimeError(
+        f"the stack was not ready after {STARTUP_TIMEOUT} s (engine: {state}):\n" + "\n".join(engine_lines[-60:])
+    )
 
 
 def warn(message: str) -> None:

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, func, insert, select, text
+from sqlalchemy import Engine, create_engine, event, func, insert, select, text
 from sqlalchemy.engine import make_url
 from stdnum import damm
 
@@ -94,6 +94,7 @@ class Backend:
         self._cleanup = cleanup
         upgrade(url)
         self.engine: Engine = make_engine(url)
+        self.counter = StatementCounter(self.engine)
 
     @property
     def is_postgres(self) -> bool:
@@ -198,6 +199,11 @@ class Dataset:
     def sync_ids(self, backend: Backend) -> None:
         """Continue after the rows the measurements inserted (filing makes citizens, URNs, complaints)."""
         with backend.engine.connect() as connection:
+            # Tickets drawn by repository.file_complaint must not be drawn again by the loader.
+            for (ticket,) in connection.execute(
+                text("SELECT ticket FROM complaint WHERE id > :last"), {"last": self.last_id["complaint"]}
+            ):
+                self.used_bodies.add(int(ticket[:7]))
             for table in self.last_id:
                 self.last_id[table] = connection.execute(text(f"SELECT coalesce(max(id), 0) FROM {table}")).scalar()
 
@@ -376,15 +382,27 @@ def _copy(raw, table: str, rows: list[dict]) -> None:
 # ---------------------------------------------------------------- the operations
 
 
-def _timed(repetitions: int, warmup: int, operation: Callable[[int], None]) -> dict:
+class StatementCounter:
+    """Counts the SQL statements SQLAlchemy sends (BEGIN, COMMIT and the pool's pre-ping are not among them)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_: object) -> None:
+        self.count += 1
+
+
+def _timed(repetitions: int, warmup: int, operation: Callable[[int], None], counter: StatementCounter) -> dict:
     for i in range(warmup):
         operation(-1 - i)
     durations = []
+    counter.count = 0
     for i in range(repetitions):
         started = time.perf_counter()
         operation(i)
         durations.append(time.perf_counter() - started)
-    return summary_ms(durations)
+    return summary_ms(durations) | {"statements": round(counter.count / repetitions, 1)}
 
 
 NEXT_STATUS = {"diterima": "diteruskan", "diteruskan": "diproses", "diproses": "selesai", "selesai": "ditutup"}
@@ -392,6 +410,7 @@ NEXT_STATUS = {"diterima": "diteruskan", "diteruskan": "diproses", "diproses": "
 
 def measure(backend: Backend, dataset: Dataset, repetitions: int) -> dict[str, dict]:
     engine = backend.engine
+    counter = backend.counter
     rng = random.Random(dataset.complaints)
     results: dict[str, dict] = {}
     today = date.today()
@@ -400,7 +419,7 @@ def measure(backend: Backend, dataset: Dataset, repetitions: int) -> dict[str, d
         with session_scope(engine) as session:
             session.execute(text("SELECT 1"))
 
-    results["ping"] = _timed(repetitions, 20, ping)
+    results["ping"] = _timed(repetitions, 20, ping, counter)
 
     def lookup(_: int) -> None:
         ticket = rng.choice(dataset.tickets)
@@ -408,7 +427,7 @@ def measure(backend: Backend, dataset: Dataset, repetitions: int) -> dict[str, d
             complaint = repository.get_complaint(session, ticket)
         assert complaint is not None, ticket
 
-    results["lookup"] = _timed(repetitions, 20, lookup)
+    results["lookup"] = _timed(repetitions, 20, lookup, counter)
 
     def list_page(agency_id: int, status: str) -> None:
         with session_scope(engine) as session:
@@ -418,7 +437,7 @@ def measure(backend: Backend, dataset: Dataset, repetitions: int) -> dict[str, d
         assert len(items) <= 20 and total >= len(items)
 
     results["list_open_page"] = _timed(
-        repetitions, 10, lambda _: list_page(rng.choices(dataset.agencies, dataset.agency_weights)[0][0], "diproses")
+        repetitions, 10, lambda _: list_page(rng.choices(dataset.agencies, dataset.agency_weights)[0][0], "diproses"), counter
     )
     with session_scope(engine) as session:
         busiest = session.execute(
@@ -428,7 +447,7 @@ def measure(backend: Backend, dataset: Dataset, repetitions: int) -> dict[str, d
             .order_by(func.count().desc())
             .limit(1)
         ).one()
-    results["list_open_busiest"] = _timed(repetitions, 10, lambda _: list_page(busiest[0], busiest[1]))
+    results["list_open_busiest"] = _timed(repetitions, 10, lambda _: list_page(busiest[0], busiest[1]), counter)
     results["list_open_busiest"]["rows_matching"] = busiest[2]
     results["list_open_busiest"]["filter"] = f"agency {busiest[0]}, status {busiest[1]}"
 
@@ -457,7 +476,7 @@ def measure(backend: Backend, dataset: Dataset, repetitions: int) -> dict[str, d
                 complaint_id=complaint.id,
             )
 
-    results["status_change"] = _timed(max(1, repetitions // 2), 5, status_change)
+    results["status_change"] = _timed(max(1, repetitions // 2), 5, status_change, counter)
 
     def file(_: int) -> None:
         if rng.random() < 0.3:
@@ -474,14 +493,16 @@ def measure(backend: Backend, dataset: Dataset, repetitions: int) -> dict[str, d
         with session_scope(engine) as session:
             repository.file_complaint(session, new, today=today)
 
-    results["file"] = _timed(max(1, repetitions // 2), 5, file)
+    results["file"] = _timed(max(1, repetitions // 2), 5, file, counter)
     return results
 
 
 def run(
-    sizes: list[int], backends: list[str], repetitions: int, pg_admin_url: str, workdir: Path
+    sizes: list[int], backends: list[str], repetitions: int, pg_admin_url: str, workdir: Path, out: dict | None = None
 ) -> dict:
-    out: dict = {"sizes": sizes, "backends": {}, "repetitions": repetitions, "notes": []}
+    """Fills ``out`` as it goes, so that a failure or Ctrl-C keeps what was measured."""
+    out = {} if out is None else out
+    out.update({"sizes": sizes, "backends": {}, "repetitions": repetitions, "notes": []})
     for name in backends:
         if name == "postgresql" and postgres_version(pg_admin_url) is None:
             message = f"PostgreSQL at {make_url(pg_admin_url).render_as_string(hide_password=True)} is not reachable: skipped"
@@ -489,7 +510,7 @@ def run(
             out["notes"].append(message)
             continue
         backend = sqlite_backend(workdir) if name == "sqlite" else postgres_backend(pg_admin_url)
-        steps = []
+        steps = out["backends"][name] = []
         try:
             dataset = Dataset()
             dataset.create_agencies(backend)
@@ -505,5 +526,4 @@ def run(
                 print(f"[store] {name} @ {size:,}: {line} (ms)", flush=True)
         finally:
             backend.close()
-        out["backends"][name] = steps
     return out

@@ -17,7 +17,7 @@ from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
 from sqlalchemy import text
 
-from bot import api, services
+from bot import api, category_model, services
 from bot.config import Settings, get_settings
 from bot.conversation import EngineUnavailable, RasaClient
 from bot.gateway import Gateway
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.gateway = gateway
         for channel, state in settings.channel_status().items():
             logger.info("channel %-9s %s", channel, state)
+        await asyncio.to_thread(category_model.model)  # fit the category classifier before the first citizen
         await gateway.start(telegram_polling=settings.telegram_polling)
         try:
             yield

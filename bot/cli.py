@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import logging
 import os
 import secrets
@@ -275,6 +276,24 @@ def telegram_set_webhook(settings: Settings) -> None:
     print(f"Telegram webhook set to {settings.public_base_url.rstrip('/')}/webhooks/telegram")
 
 
+def evaluate_command(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.evaluation import evaluate
+
+    model = train(settings)
+    engine_python = Path(rasa_binary()).parent / "python"
+    report = evaluate(model, engine_python)
+    print(report.table())
+    if args.show_errors:
+        print("\nerrors (text | expected | got):")
+        for text, expected, got in report.confusions:
+            print(f"  {text[:90]!r} | {expected} | {got}")
+    out = ROOT / "results"
+    out.mkdir(exist_ok=True)
+    (out / "evaluation.json").write_text(json.dumps(report.numbers | {"per_intent_f1": report.per_intent_f1}, indent=2))
+    (out / "evaluation.md").write_text(report.table() + "\n")
+    print(f"\nwritten to {out.relative_to(ROOT)}/evaluation.md and evaluation.json")
+
+
 # ---------------------------------------------------------------- entry point
 
 
@@ -303,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--officer", type=int, required=True, help="officer id")
     token.add_argument("--label")
 
+    evaluate = commands.add_parser("evaluate", help="NLU, category and place accuracy on the held-out set")
+    evaluate.add_argument("--show-errors", action="store_true", help="list every miss")
+
     telegram = commands.add_parser("telegram", help="Telegram bot set-up").add_subparsers(dest="action", required=True)
     telegram.add_parser("set-webhook", help="register PUBLIC_BASE_URL/webhooks/telegram with the secret token")
     return parser
@@ -327,6 +349,8 @@ def main(argv: list[str] | None = None) -> None:
         {"add": officer_add, "token": officer_token}[args.action](settings, args)
     elif args.command == "telegram":
         telegram_set_webhook(settings)
+    elif args.command == "evaluate":
+        evaluate_command(settings, args)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot import texts
+from bot.language import detect, switch_request
 from channels.base import IncomingMessage
 from channels.formatting import render
 from channels.urns import redact_urn
@@ -156,17 +157,25 @@ class Conversations:
             # A photo without caption, a location pin, a sticker: nothing for the dialogue to read.
             # Acknowledge it without a turn, so the question the citizen was asked still stands.
             return await self._tx(lambda s: self._acknowledge_media(s, message, contact)), True
-        metadata = {"channel": message.channel, "message_id": message.id}
+        current = await self._tx(lambda s: repository.citizen_language(s, contact.id))
+        requested = switch_request(message.text)
+        language = requested or detect(message.text) or current
+        if requested:
+            return await self._tx(lambda s: self._confirm_switch(s, message, contact, requested)), True
         try:
             command = message.text.strip().lower().split("@", 1)[0]  # "/start@aduan_bot" in groups
             text = COMMANDS.get(command, message.text)
+            # the language slot is set from this metadata (bot/actions/session.py)
+            metadata = {"channel": message.channel, "message_id": message.id, "language": language}
             replies = await self._rasa.turn(contact.urn, text, metadata)
         except EngineUnavailable as exc:
             logger.warning("turn failed for %s (message %s): %s", redact_urn(contact.urn), message.id, exc)
-            return await self._tx(lambda s: self._postpone(s, message, contact, str(exc))), False
+            return await self._tx(lambda s: self._postpone(s, message, contact, str(exc), current)), False
         parts = [part for text in bot_texts(replies) for part in render(message.channel, text)]
 
         def store(session: Session) -> list[int]:
+            if language != current:
+                repository.set_citizen_language(session, contact.id, language)
             out = repository.queue_outbound(
                 session,
                 urn_id=contact.id,
@@ -181,21 +190,36 @@ class Conversations:
         return await self._tx(store), True
 
     @staticmethod
-    def _acknowledge_media(session: Session, message: Message, contact: ContactUrn) -> list[int]:
-        kinds = {a.kind for a in repository.attachments_of_message(session, message.id)}
+    def _confirm_switch(session: Session, message: Message, contact: ContactUrn, language: str) -> list[int]:
+        repository.set_citizen_language(session, contact.id, language)
         out = repository.queue_outbound(
             session,
             urn_id=contact.id,
             channel=message.channel,
             provider=message.provider,
-            texts=render(message.channel, texts.media_received(kinds)),
+            texts=render(message.channel, texts.language_switched(language)),
             reply_to_id=message.id,
         )
         repository.mark_inbound_handled(session, message.id)
         return [m.id for m in out]
 
     @staticmethod
-    def _postpone(session: Session, message: Message, contact: ContactUrn, error: str) -> list[int]:
+    def _acknowledge_media(session: Session, message: Message, contact: ContactUrn) -> list[int]:
+        kinds = {a.kind for a in repository.attachments_of_message(session, message.id)}
+        language = repository.citizen_language(session, contact.id)
+        out = repository.queue_outbound(
+            session,
+            urn_id=contact.id,
+            channel=message.channel,
+            provider=message.provider,
+            texts=render(message.channel, texts.media_received(kinds, language)),
+            reply_to_id=message.id,
+        )
+        repository.mark_inbound_handled(session, message.id)
+        return [m.id for m in out]
+
+    @staticmethod
+    def _postpone(session: Session, message: Message, contact: ContactUrn, error: str, language: str) -> list[int]:
         attempts = repository.mark_inbound_retry(session, message.id, error, retry_delay(message.attempts + 1))
         if attempts == 1:
             # Tell the citizen once that we have the message, rather than leaving them in silence.
@@ -204,7 +228,7 @@ class Conversations:
                 urn_id=contact.id,
                 channel=message.channel,
                 provider=message.provider,
-                texts=render(message.channel, texts.busy()),
+                texts=render(message.channel, texts.busy(language)),
                 reply_to_id=message.id,
             )
             return [m.id for m in notice]

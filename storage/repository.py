@@ -78,6 +78,20 @@ def get_or_create_urn(session: Session, urn: str) -> ContactUrn:
         return found
 
 
+def citizen_language(session: Session, urn_id: int) -> str:
+    contact = session.get(ContactUrn, urn_id)
+    citizen = session.get(Citizen, contact.citizen_id)
+    return citizen.language
+
+
+def set_citizen_language(session: Session, urn_id: int, language: str) -> None:
+    contact = session.get(ContactUrn, urn_id)
+    citizen = session.get(Citizen, contact.citizen_id)
+    citizen.language = language
+    session.add(citizen)
+    session.flush()
+
+
 # ---------------------------------------------------------------- messages and the outbox
 
 

@@ -132,3 +132,18 @@ def test_the_action_endpoint_requires_its_token(sqlite_url, rasa):
         call = {"next_action": "action_list_complaints", "tracker": {}, "domain": {}}
         assert client.post("/webhook", json=call).status_code == 403
         assert client.post("/webhook?token=wrong", json=call).status_code == 403
+
+
+def test_the_language_goes_with_every_turn(client, rasa):
+    say(client, "I want to report a broken street light near my house")
+    say(client, "1")  # a digit keeps the language
+    say(client, "jalan di depan rumah saya rusak")  # and Indonesian switches back
+    assert [t["metadata"]["language"] for t in rasa.turns] == ["en", "en", "id"]
+
+
+def test_bahasa_and_language_switch_without_a_dialogue_turn(client, rasa):
+    assert say(client, "LANGUAGE") == ["OK, we will reply in English. Kirim BAHASA untuk Bahasa Indonesia."]
+    assert say(client, "bahasa") == ["Baik, kami akan membalas dalam Bahasa Indonesia. Send LANGUAGE for English."]
+    assert rasa.turns == []
+    say(client, "ok")
+    assert rasa.turns[0]["metadata"]["language"] == "id"

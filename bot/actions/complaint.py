@@ -30,7 +30,9 @@ FORM_SLOTS = (
     "district_code",
     "place_name",
     "category",
+    "category_options",
     "anonymous",
+    "confidential",
     "confirmed",
 )
 
@@ -42,6 +44,26 @@ _JUST_THE_WISH = re.compile(
     re.IGNORECASE,
 )
 _MIN_DESCRIPTION_CHARS = 10
+
+
+# At the summary, a field is named by its number or in words ("lokasinya salah, di Depok Sleman").
+_FIELDS_BY_NUMBER = {1: "description", 2: "location", 3: "category", 4: "anonymous"}
+_FIELD_PATTERNS = {
+    "location": r"lokasi\w*|tempat\w*|alamat\w*|location|place|address",
+    "category": r"kategori\w*|category",
+    "anonymous": r"anonim\w*|identitas\w*|rahasia\w*|identity|anonymous",
+    "description": r"isi\w*|cerita\w*|keterangan\w*|deskripsi\w*|description|text",
+}
+_FIELD_WORDS = re.compile(
+    r"\b(" + "|".join(_FIELD_PATTERNS.values()) + r"|salah|keliru|bukan|ganti|ubah|wrong|change)\b", re.IGNORECASE
+)
+
+
+def _field_named(text: str) -> str | None:
+    for field, pattern in _FIELD_PATTERNS.items():
+        if re.search(rf"\b({pattern})\b", text, re.IGNORECASE):
+            return field
+    return None
 
 
 def language_of(tracker: Tracker) -> str:
@@ -82,14 +104,19 @@ def describe_location(text: str) -> dict[str, Any]:
     return {"location": None, "location_options": None, "location_problem": "unknown"}
 
 
+def category_slots(text: str) -> dict[str, Any]:
+    """The category when the text makes it clear; otherwise the likeliest few, to offer as options."""
+    category = categories.confident_guess(text)
+    if category:
+        return {"category": category.value, "category_options": None}
+    return {"category_options": [slug.value for slug in categories.likely_options(text)]}
+
+
 def prefill_from_first_message(text: str) -> dict[str, Any]:
     """What a complaint's first message already says: description, category, place."""
     if _JUST_THE_WISH.match(text) or len(text.strip()) < _MIN_DESCRIPTION_CHARS:
         return {}
-    slots: dict[str, Any] = {"description": text.strip()}
-    category = categories.confident_guess(text)
-    if category:
-        slots["category"] = category.value
+    slots: dict[str, Any] = {"description": text.strip(), **category_slots(text)}
     located = describe_location(text)
     if located.get("region_code"):
         slots.update(located)
@@ -126,9 +153,7 @@ class ValidateComplaintForm(FormValidationAction):
             return {"description": None}
         slots: dict[str, Any] = {"description": text}
         if not tracker.get_slot("category"):
-            category = categories.confident_guess(text)
-            if category:
-                slots["category"] = category.value
+            slots.update(category_slots(text))
         if not tracker.get_slot("region_code"):
             located = describe_location(text)
             if located.get("region_code"):
@@ -152,35 +177,54 @@ class ValidateComplaintForm(FormValidationAction):
     ) -> dict[str, Any]:
         if value is None:  # cleared on purpose (a new complaint, or a field to correct)
             return {"category": None}
-        category = categories.parse_choice(str(value or ""))
-        return {"category": category.value if category else None}
+        text = str(value).strip()
+        options = tracker.get_slot("category_options") or []
+        if options:
+            choice = answers.number_choice(text, len(options) + 1)
+            if choice == len(options) + 1:  # "another category": the full menu
+                return {"category": None, "category_options": None}
+            if choice:
+                return {"category": options[choice - 1], "category_options": None}
+        category = categories.parse_choice(text)
+        return {"category": category.value if category else None, "category_options": None if category else options}
 
     async def validate_anonymous(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if value is None:  # cleared on purpose (a new complaint, or a field to correct)
             return {"anonymous": None}
-        text = str(value or "").lower()
-        answer = answers.yes_no(text)
-        if answer is None and re.search(r"\b(anonim|rahasia\w*)\b", text):
+        text = str(value).lower()
+        choice = answers.number_choice(text, 3)
+        if choice:
+            return {"anonymous": choice >= 2, "confidential": choice == 3}
+        answer = answers.yes_no(text)  # "ya" to "keep it secret?", as people answer anyway
+        if answer is None and re.search(r"\b(anonim|anonymous|rahasia\w*|secret)\b", text):
             answer = True
-        return {"anonymous": answer}
+        return {"anonymous": answer, "confidential": False if answer is not None else None}
 
     async def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         if value is None:  # cleared on purpose (a new complaint, or a field to correct)
             return {"confirmed": None}
-        text = str(value or "")
-        edit = answers.number_choice(text, 4)
-        if edit == 1:
-            return {"confirmed": None, "description": None}
-        if edit == 2:
+        text = str(value)
+        field = _FIELDS_BY_NUMBER.get(answers.number_choice(text, 4)) or _field_named(text)
+        if field == "location":
+            # "lokasinya salah, di Depok Sleman": take the new place straight from the correction
+            place_text = re.sub(r"^\W*(di|in|at)\b", "", _FIELD_WORDS.sub(" ", text).strip(" ,.;:-"), flags=re.I)
+            located = describe_location(place_text.strip(" ,.;:-"))
+            if located.get("region_code"):
+                return {"confirmed": None, **located}
             return {"confirmed": None, "location": None, **_place_slots(None)}
-        if edit == 3:
-            return {"confirmed": None, "category": None}
-        if edit == 4:
-            return {"confirmed": None, "anonymous": None}
+        if field == "description":
+            return {"confirmed": None, "description": None}
+        if field == "category":
+            # the guess was wrong: offer the next likeliest instead of guessing the same again
+            current = tracker.get_slot("category")
+            options = [c.value for c in categories.likely_options(tracker.get_slot("description") or "", 4)]
+            return {"confirmed": None, "category": None, "category_options": [c for c in options if c != current][:3]}
+        if field == "anonymous":
+            return {"confirmed": None, "anonymous": None, "confidential": None}
         return {"confirmed": True if answers.yes_no(text) else None}
 
 
@@ -196,10 +240,8 @@ class ActionAskLocation(Action):
             dispatcher.utter_message(text=texts.place_options([o["name"] for o in options], language))
         elif problem == "unknown":
             dispatcher.utter_message(text=texts.place_unknown(language))
-        elif language == "en":
-            dispatcher.utter_message(text="Where is it? Write the district and city, e.g. Mlati, Sleman.")
         else:
-            dispatcher.utter_message(text="Di mana lokasinya? Tulis kecamatan dan kabupaten/kota, contoh: Mlati, Sleman.")
+            dispatcher.utter_message(text=texts.ask_location(language))
         return []
 
 
@@ -208,7 +250,20 @@ class ActionAskCategory(Action):
         return "action_ask_category"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        dispatcher.utter_message(text=texts.category_menu(language_of(tracker)))
+        options = tracker.get_slot("category_options") or []
+        if options:
+            dispatcher.utter_message(text=texts.category_options(options, language_of(tracker)))
+        else:
+            dispatcher.utter_message(text=texts.category_menu(language_of(tracker)))
+        return []
+
+
+class ActionAskAnonymous(Action):
+    def name(self) -> str:
+        return "action_ask_anonymous"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        dispatcher.utter_message(text=texts.ask_privacy(language_of(tracker)))
         return []
 
 
@@ -223,6 +278,7 @@ class ActionAskConfirmed(Action):
                 place=tracker.get_slot("place_name") or "",
                 category=tracker.get_slot("category") or Category.lainnya.value,
                 anonymous=bool(tracker.get_slot("anonymous")),
+                confidential=bool(tracker.get_slot("confidential")),
                 language=language_of(tracker),
             )
         )
@@ -254,6 +310,7 @@ class ActionFileComplaint(Action):
             district_code=tracker.get_slot("district_code"),
             address=tracker.get_slot("location"),
             anonymous=bool(tracker.get_slot("anonymous")),
+            confidential=bool(tracker.get_slot("confidential")),
             language=language,
         )
         zone, _ = texts.timezone_of(new.province_code)

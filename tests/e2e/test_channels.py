@@ -35,8 +35,8 @@ def turn(send: Callable[[str], httpx.Response], replies: Callable[[], list[str]]
 
 
 def file_one_message_complaint(send, replies) -> str:
-    assert any("anonim" in r.lower() for r in turn(send, replies, ONE_MESSAGE))
-    summary = "\n".join(turn(send, replies, "tidak"))
+    assert any("Rahasiakan identitas" in r for r in turn(send, replies, ONE_MESSAGE))
+    summary = "\n".join(turn(send, replies, "1"))
     assert "Mlati" in summary, summary
     filed = "\n".join(turn(send, replies, "ya"))
     return TICKET.search(filed).group(1)

@@ -34,8 +34,8 @@ def test_file_step_by_step_read_it_back_and_check_its_status(stack, admin_token)
     asked = stack.say(citizen, "jalan berlubang besar di depan SD, sudah 3 bulan tidak diperbaiki")
     assert any("lokasi" in r.lower() for r in asked), asked  # the category was clear from the text
     asked = stack.say(citizen, "Mlati, Sleman")
-    assert any("anonim" in r.lower() for r in asked), asked
-    summary = stack.say(citizen, "tidak")
+    assert any("Rahasiakan identitas" in r for r in asked), asked
+    summary = stack.say(citizen, "1")
     text = "\n".join(summary)
     assert "Mlati" in text and "Jalan" in text and "YA" in text, summary
     ticket = ticket_in(stack.say(citizen, "ya"))
@@ -65,12 +65,12 @@ def test_file_step_by_step_read_it_back_and_check_its_status(stack, admin_token)
 def test_one_message_complaint_is_filed_after_two_questions(stack, admin_token):
     citizen = "081211110003"
     asked = stack.say(citizen, "mau lapor lampu jalan mati di kec. mlati sleman sudah 2 minggu")
-    assert any("anonim" in r.lower() for r in asked), asked
-    summary = stack.say(citizen, "ya")
-    assert any("anonim" in r for r in summary), summary
+    assert any("Rahasiakan identitas" in r for r in asked), asked
+    summary = stack.say(citizen, "3")
+    assert any("anonim & rahasia" in r for r in summary), summary
     ticket = ticket_in(stack.say(citizen, "ya"))
     body = api_get(stack, f"/complaints/{ticket}", admin_token).json()
-    assert body["anonymous"] is True and body["reporter"] is None
+    assert body["anonymous"] is True and body["confidential"] is True and body["reporter"] is None
     assert body["district_code"] == "34.04.06"
 
 
@@ -82,10 +82,13 @@ def test_an_ambiguous_place_and_an_unclear_category_are_asked_with_numbers(stack
     options = "\n".join(stack.say(citizen, "depok"))
     assert "Kota Depok" in options and "Sleman" in options, options
     number = re.search(r"(\d)\. Depok, Kab\. Sleman", options).group(1)
-    menu = "\n".join(stack.say(citizen, number))
+    likely = "\n".join(stack.say(citizen, number))
+    other = re.search(r"(\d)\. Kategori lain", likely)
+    assert other, likely  # the likeliest few, and a way to all of them
+    menu = "\n".join(stack.say(citizen, other.group(1)))
     assert "13. Lainnya" in menu, menu
-    assert any("anonim" in r.lower() for r in stack.say(citizen, "13"))
-    summary = "\n".join(stack.say(citizen, "tidak"))
+    assert any("Rahasiakan identitas" in r for r in stack.say(citizen, "13"))
+    summary = "\n".join(stack.say(citizen, "1"))
     assert "Depok, Kab. Sleman" in summary and "Lainnya" in summary, summary
     # a correction at the summary: only the place is asked again
     asked = stack.say(citizen, "2")
@@ -95,6 +98,32 @@ def test_an_ambiguous_place_and_an_unclear_category_are_asked_with_numbers(stack
     ticket = ticket_in(stack.say(citizen, "ya"))
     body = api_get(stack, f"/complaints/{ticket}", admin_token).json()
     assert (body["region_code"], body["district_code"], body["category"]) == ("51.03", "51.03.01", "lainnya")
+
+
+def test_a_correction_in_words_at_the_summary(stack, admin_token):
+    citizen = "081211110007"
+    stack.say(citizen, "sampah menumpuk di pinggir jalan kec. mlati sleman sudah seminggu tidak diangkut")
+    summary = "\n".join(stack.say(citizen, "1"))
+    assert "Mlati" in summary, summary
+    corrected = "\n".join(stack.say(citizen, "lokasinya salah, di Depok Sleman"))
+    assert "Depok, Kab. Sleman" in corrected and "Periksa laporan" in corrected, corrected
+    ticket = ticket_in(stack.say(citizen, "ya"))
+    assert api_get(stack, f"/complaints/{ticket}", admin_token).json()["district_code"] == "34.04.07"
+
+
+def test_english_is_answered_in_english(stack, admin_token):
+    citizen = "081211110008"
+    asked = "\n".join(stack.say(citizen, "I want to report that the street lights in Kuta, Badung have been broken for two weeks"))
+    assert "Who may know?" in asked, asked
+    summary = "\n".join(stack.say(citizen, "2"))
+    assert "Check your report" in summary and "Kuta" in summary, summary
+    ticket = ticket_in(stack.say(citizen, "yes"))
+    status = "\n".join(stack.say(citizen, f"status {ticket}"))
+    assert "RECEIVED" in status, status
+    switched = stack.say(citizen, "bahasa")
+    assert any("Bahasa Indonesia" in r for r in switched), switched
+    assert any("Tiket" in r and "DITERIMA" in r for r in stack.say(citizen, f"cek status {ticket}"))
+    assert api_get(stack, f"/complaints/{ticket}", admin_token).json()["language"] == "en"
 
 
 def test_cancel_in_the_middle_files_nothing(stack):
