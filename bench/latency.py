@@ -196,6 +196,7 @@ def run(stack: Stack, concurrency_levels: list[int], min_turns: int) -> dict:
                     end=" ", flush=True,
                 )
                 result = await run_path(path, concurrency, repetitions)
+                stack.check_alive()
                 summary = result.summary()
                 level[path.name] = summary
                 print(

@@ -269,6 +269,7 @@ def run(stack: Stack, limit_per_kind: int | None = None) -> dict:
     with httpx.Client(timeout=180) as client:
         for index, complaint in enumerate(corpus, start=1):
             sender = f"0857{prefix:02d}{index:06d}"
+            stack.check_alive()
             result = run_complaint(client, stack, complaint, sender)
             runs.append(result)
             flag = "" if result.filed else f"  NOT FILED ({result.stuck_on})"

@@ -184,6 +184,14 @@ class Stack:
     def engine_pids(self) -> list[int]:
         return sorted(self.sampler.engine_pids)
 
+    def check_alive(self) -> None:
+        """Raise when the stack stopped on its own (or was stopped by someone else) during the run."""
+        if self.process.poll() is not None:
+            raise RuntimeError(
+                f"`aduan run` exited with {self.process.returncode} during the benchmark "
+                f"(see {self.log}; a signal from another process?)"
+            )
+
     def health(self) -> dict:
         return httpx.get(f"{self.base_url}/health", timeout=5).json()
 
@@ -241,7 +249,11 @@ def start_stack(workdir: Path, database_url: str | None = None) -> Stack:
     log = workdir / "stack.log"
     started = time.monotonic()
     with open(log, "w") as out:
-        process = subprocess.Popen([str(ADUAN), "run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        # Its own session: a Ctrl-C in the benchmark's terminal reaches only the benchmark, which then
+        # stops the stack in order (SIGINT to the app, which stops Rasa).
+        process = subprocess.Popen(
+            [str(ADUAN), "run"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     sampler = MemorySampler(process.pid).start()
     stack = Stack(
         base_url=f"http://127.0.0.1:{app_port}",

@@ -27,39 +27,41 @@ class CategoryInfo:
     label_id: str
     label_en: str
     keywords: tuple[str, ...]
+    short_id: str = ""  # for the one-line SMS menu
+    short_en: str = ""
 
 
 # Order is the order of the numbered menu; "lainnya" stays last.
 CATEGORIES: tuple[CategoryInfo, ...] = (
     CategoryInfo(Category.infrastruktur, "Jalan & fasilitas umum", "Roads & public works",
                  ("jalan", "jln", "jl", "aspal", "lubang", "berlubang", "jembatan", "trotoar", "pju",
-                  "lampu jalan", "penerangan jalan", "selokan", "got", "gorong", "drainase", "saluran air")),
+                  "lampu jalan", "penerangan jalan", "selokan", "got", "gorong", "drainase", "saluran air"), "Jalan", "Roads"),
     CategoryInfo(Category.lingkungan, "Lingkungan & sampah", "Environment & rubbish",
                  ("sampah", "tps", "limbah", "pencemaran", "tercemar", "polusi", "asap", "bau busuk",
-                  "pohon tumbang", "banjir", "pembakaran", "pembuangan")),
+                  "pohon tumbang", "banjir", "pembakaran", "pembuangan"), "Lingkungan", "Environment"),
     CategoryInfo(Category.air_bersih, "Air bersih (PDAM)", "Piped water",
-                 ("pdam", "air mati", "air keruh", "air bersih", "air ledeng", "tagihan air", "pipa air")),
+                 ("pdam", "air mati", "air keruh", "air bersih", "air ledeng", "tagihan air", "pipa air"), "Air PDAM", "Water"),
     CategoryInfo(Category.listrik, "Listrik (PLN)", "Electricity",
-                 ("listrik", "pln", "padam", "mati lampu", "tiang listrik", "meteran", "token listrik", "kabel listrik")),
+                 ("listrik", "pln", "padam", "mati lampu", "tiang listrik", "meteran", "token listrik", "kabel listrik"), "Listrik", "Power"),
     CategoryInfo(Category.kesehatan, "Kesehatan", "Health",
-                 ("puskesmas", "rumah sakit", "rs", "bpjs", "obat", "dokter", "perawat", "bidan", "nakes", "posyandu")),
+                 ("puskesmas", "rumah sakit", "rs", "bpjs", "obat", "dokter", "perawat", "bidan", "nakes", "posyandu"), "Kesehatan", "Health"),
     CategoryInfo(Category.pendidikan, "Pendidikan", "Education",
-                 ("sekolah", "guru", "ppdb", "kip", "pip", "siswa", "murid", "sd", "smp", "sma", "smk", "spp")),
+                 ("sekolah", "guru", "ppdb", "kip", "pip", "siswa", "murid", "sd", "smp", "sma", "smk", "spp"), "Sekolah", "School"),
     CategoryInfo(Category.kependudukan, "KTP, KK & akta", "ID cards & civil records",
-                 ("ktp", "e-ktp", "ktp-el", "kk", "kartu keluarga", "akta", "akte", "dukcapil", "capil", "nik")),
+                 ("ktp", "e-ktp", "ktp-el", "kk", "kartu keluarga", "akta", "akte", "dukcapil", "capil", "nik"), "KTP/KK", "ID/KK"),
     CategoryInfo(Category.bantuan_sosial, "Bantuan sosial", "Social assistance",
-                 ("bansos", "pkh", "blt", "bpnt", "dtks", "bantuan sosial", "sembako", "bantuan langsung")),
+                 ("bansos", "pkh", "blt", "bpnt", "dtks", "bantuan sosial", "sembako", "bantuan langsung"), "Bansos", "Aid"),
     CategoryInfo(Category.ketertiban_umum, "Ketertiban umum", "Public order",
                  ("parkir liar", "pkl", "pedagang kaki lima", "bising", "berisik", "balap liar", "preman",
-                  "miras", "tawuran", "begal", "judi")),
+                  "miras", "tawuran", "begal", "judi"), "Ketertiban", "Public order"),
     CategoryInfo(Category.transportasi, "Transportasi", "Transport",
                  ("angkot", "bus", "bis", "terminal", "halte", "lampu merah", "lampu lalu lintas",
-                  "traffic light", "ojek", "kereta", "trans")),
+                  "traffic light", "ojek", "kereta", "trans"), "Angkutan", "Transport"),
     CategoryInfo(Category.pungli_korupsi, "Pungli & korupsi", "Illegal fees & corruption",
-                 ("pungli", "pungutan liar", "suap", "sogok", "calo", "korupsi", "minta uang", "uang pelicin", "gratifikasi")),
+                 ("pungli", "pungutan liar", "suap", "sogok", "calo", "korupsi", "minta uang", "uang pelicin", "gratifikasi"), "Pungli", "Bribery"),
     CategoryInfo(Category.pelayanan_administrasi, "Perizinan & layanan kantor", "Permits & office service",
-                 ("izin", "ijin", "pbg", "imb", "nib", "pbb", "pajak", "pelayanan", "petugas", "kantor", "antre", "antri")),
-    CategoryInfo(Category.lainnya, "Lainnya", "Other", ()),
+                 ("izin", "ijin", "pbg", "imb", "nib", "pbb", "pajak", "pelayanan", "petugas", "kantor", "antre", "antri"), "Perizinan", "Permits"),
+    CategoryInfo(Category.lainnya, "Lainnya", "Other", (), "Lainnya", "Other"),
 )
 
 BY_SLUG = {info.slug.value: info for info in CATEGORIES}
@@ -76,6 +78,13 @@ def label(slug: str, language: str = "id") -> str:
 def menu(language: str = "id") -> str:
     """The numbered list a feature-phone user answers with one digit."""
     return "\n".join(f"{i}. {label(info.slug.value, language)}" for i, info in enumerate(CATEGORIES, start=1))
+
+
+def compact_menu(language: str = "id") -> str:
+    """The 13 categories on one line with short names: "1 Jalan, 2 Lingkungan, ..." (one SMS)."""
+    return ", ".join(
+        f"{i} {info.short_en if language == 'en' else info.short_id}" for i, info in enumerate(CATEGORIES, start=1)
+    )
 
 
 def _words(text: str) -> str:
@@ -126,6 +135,7 @@ def parse_choice(text: str) -> Category | None:
             return CATEGORIES[index - 1].slug
         return None
     for info in CATEGORIES:
-        if cleaned in (info.slug.value, info.slug.value.replace("_", " "), info.label_id.lower(), info.label_en.lower()):
+        names = (info.slug.value, info.slug.value.replace("_", " "), info.label_id, info.label_en, info.short_id, info.short_en)
+        if cleaned in {name.lower() for name in names}:
             return info.slug
     return confident_guess(cleaned) if len(cleaned) > 3 else None

@@ -9,6 +9,7 @@ the summary two.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -132,9 +133,11 @@ def ask_location(language: str = "id") -> str:
     return _("Di mana lokasinya? Tulis kecamatan dan kabupaten/kota, contoh: Mlati, Sleman.")
 
 
-def place_options(options: list[str], language: str = "id") -> str:
+def place_options(options: list[str], language: str = "id", compact: bool = False) -> str:
+    """Numbered places; ``compact`` (SMS) drops the province, to stay within one SMS."""
     _ = translator(language)
-    numbered = "\n".join(f"{i}. {name}" for i, name in enumerate(options, start=1))
+    names = [re.sub(r" \(.*\)$", "", name) for name in options] if compact else options
+    numbered = "\n".join(f"{i}. {name}" for i, name in enumerate(names, start=1))
     return _("Lokasi yang mana?") + f"\n{numbered}\n" + _("Balas dengan nomornya.")
 
 
@@ -143,8 +146,11 @@ def place_unknown(language: str = "id") -> str:
     return _("Lokasi belum dikenali. Tulis kecamatan dan kabupaten/kota, contoh: Mlati, Sleman.")
 
 
-def category_menu(language: str = "id") -> str:
+def category_menu(language: str = "id", compact: bool = False) -> str:
+    """All 13 categories: one per line, or (SMS) on one line with short names, to fit one SMS."""
     _ = translator(language)
+    if compact:
+        return _("Pilih:") + " " + categories.compact_menu(language)
     return _("Pilih kategori, balas dgn nomornya:") + "\n" + categories.menu(language)
 
 
@@ -161,7 +167,7 @@ def ask_privacy(language: str = "id") -> str:
     _ = translator(language)
     return _(
         "Siapa yang boleh tahu?\n1. Instansi boleh tahu nomor saya\n2. Rahasiakan identitas saya\n"
-        "3. Rahasiakan identitas & jangan dipublikasikan\nBalasan tetap sampai ke Anda."
+        "3. Rahasiakan & jangan dipublikasikan\nBalasan tetap sampai ke Anda."
     )
 
 

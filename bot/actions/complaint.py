@@ -70,6 +70,14 @@ def language_of(tracker: Tracker) -> str:
     return tracker.get_slot("language") or "id"
 
 
+def on_sms(tracker: Tracker) -> bool:
+    """SMS costs the citizen per message: questions there are written to fit one."""
+    try:
+        return channel_of(tracker.sender_id) == "sms"
+    except InvalidAddress:
+        return False
+
+
 def _place_slots(place: Place | None) -> dict[str, Any]:
     return {
         "province_code": place.province_code if place else None,
@@ -237,7 +245,8 @@ class ActionAskLocation(Action):
         problem = tracker.get_slot("location_problem")
         if problem == "ambiguous":
             options = tracker.get_slot("location_options") or []
-            dispatcher.utter_message(text=texts.place_options([o["name"] for o in options], language))
+            names = [o["name"] for o in options]
+            dispatcher.utter_message(text=texts.place_options(names, language, compact=on_sms(tracker)))
         elif problem == "unknown":
             dispatcher.utter_message(text=texts.place_unknown(language))
         else:
@@ -254,7 +263,7 @@ class ActionAskCategory(Action):
         if options:
             dispatcher.utter_message(text=texts.category_options(options, language_of(tracker)))
         else:
-            dispatcher.utter_message(text=texts.category_menu(language_of(tracker)))
+            dispatcher.utter_message(text=texts.category_menu(language_of(tracker), compact=on_sms(tracker)))
         return []
 
 
