@@ -115,6 +115,15 @@ class Gateway:
 
         return await asyncio.to_thread(load)
 
+    async def replies_to(self, inbound_id: int) -> list[int]:
+        """The outgoing messages a turn produced for this inbound message."""
+
+        def load() -> list[int]:
+            with session_scope(self.engine) as session:
+                return list(session.exec(select(Message.id).where(Message.reply_to_id == inbound_id)).all())
+
+        return await asyncio.to_thread(load)
+
     async def delivered_to(self, urn: str) -> list[Message]:
         def load() -> list[Message]:
             with session_scope(self.engine) as session:

@@ -70,8 +70,10 @@ async def send_message(body: SimulatedMessage, request: Request) -> Replies:
         IncomingMessage(urn=urn, channel=body.channel, provider=SimulatorAdapter.provider, text=body.text)
     )
     queued = await gateway.conversations.process(message.urn_id)
-    await gateway.dispatcher.dispatch_due(message_ids=queued)
-    delivered = await gateway.delivered_texts(queued)
+    # the background retry loop may have run this very turn while we waited for the conversation
+    replies = sorted(set(queued) | set(await gateway.replies_to(message.id)))
+    await gateway.dispatcher.dispatch_due(message_ids=replies)
+    delivered = await gateway.delivered_texts(replies)
     return Replies(replies=delivered)
 
 

@@ -196,7 +196,7 @@ class Message(SQLModel, table=True):
     attempts: int = Field(default=0)
     next_attempt_at: datetime | None = None  # inbound: when to retry a failed turn
     error: str | None = Field(default=None, max_length=500)
-    reply_to_id: int | None = Field(default=None, foreign_key="message.id")
+    reply_to_id: int | None = Field(default=None, foreign_key="message.id", index=True)
     complaint_id: int | None = Field(default=None, foreign_key="complaint.id")
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
