@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN, help="PostgreSQL server to create the benchmark databases on (default $TEST_POSTGRES_URL or postgres@127.0.0.1:5432/test)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the .md and .json go (default bench/results)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (stack log, SQLite files)")
+    parser.add_argument("--render", type=Path, metavar="JSON", help="only rewrite the .md of an earlier run from its .json")
     return parser
 
 
@@ -76,6 +77,12 @@ def _interrupt(*_: object) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if args.render:
+        results = json.loads(args.render.read_text())
+        markdown = report.markdown(results)
+        args.render.with_suffix(".md").write_text(markdown)
+        print(markdown)
+        return
     preset = QUICK if args.quick else FULL
     config = {
         "parts": args.parts,

@@ -24,7 +24,6 @@ complaint, a "filed" event per complaint plus one status event for those that mo
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import shutil
@@ -45,14 +44,12 @@ from storage import repository
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.models import (
-    Agency,
     Category,
     Citizen,
     Complaint,
     ComplaintEvent,
     ContactUrn,
     Officer,
-    Status,
     utcnow,
 )
 

@@ -29,6 +29,17 @@ _PREFIXES = {"kab": "kabupaten", "kab.": "kabupaten", "kec": "kecamatan", "kec."
 
 _MAX_OPTIONS = 4
 
+# Everyday words that are also the name of some kecamatan somewhere ("di pinggir jalan" is not
+# Pinggir in Bengkalis): alone, they never make a place.
+COMMON_WORDS = {
+    "pinggir", "lama", "baru", "sumur", "tengah", "pasar", "jalan", "kampung", "gunung", "sungai", "kali",
+    "air", "batu", "tanjung", "teluk", "pulau", "kota", "barat", "timur", "utara", "selatan", "raya", "besar",
+    "kecil", "dalam", "luar", "atas", "bawah", "depan", "belakang", "samping", "sekolah", "rumah", "desa",
+    "makam", "banjir", "pantai", "bukit", "danau", "hutan", "kebun", "sawah", "masjid", "pura", "candi",
+    "rawa", "bumi", "jaya", "indah", "mulya", "makmur", "sari", "karang", "muara", "tanah", "simpang",
+    "lampu", "sampah", "bantuan", "tolong", "banyak", "kantor", "jembatan", "taman", "terminal", "gedung",
+}
+
 # Pilot areas of the national roll-out (DESIGN.md section 3): a kecamatan there that shares its
 # name with a kab/kota elsewhere is a real possibility and is asked back ("Depok"); a namesake
 # kecamatan outside them gives way to the kab/kota everyone means ("Padang").
@@ -142,7 +153,7 @@ def resolve(text: str) -> Resolution:
         candidates: list[Place] = []
         for start in range(len(words) - size + 1):
             phrase = " ".join(words[start : start + size])
-            if len(phrase) < 4:
+            if len(phrase) < 4 or (size == 1 and phrase in COMMON_WORDS):
                 continue
             candidates.extend(p for p in _places(_exact_matches(phrase)) if p not in candidates)
         if len(candidates) == 1:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -241,14 +241,24 @@ def next_pending_inbound(session: Session, urn_id: int, now: datetime | None = N
     ).first()
 
 
+STALE_PENDING = timedelta(seconds=30)
+
+
 def urns_with_due_inbound(session: Session, now: datetime, limit: int = 100) -> list[int]:
-    """Conversations with a pending inbound message whose (re)try time has come."""
+    """Conversations with a pending inbound message whose retry time has come.
+
+    A fresh message is left to the request that stored it; one still pending after
+    STALE_PENDING (its process died before the turn ran) is picked up here.
+    """
     rows = session.exec(
         select(Message.urn_id)
         .where(
             Message.direction == Direction.inbound.value,
             Message.status == MessageStatus.pending.value,
-            or_(col(Message.next_attempt_at).is_(None), col(Message.next_attempt_at) <= now),
+            or_(
+                col(Message.next_attempt_at) <= now,
+                and_(col(Message.next_attempt_at).is_(None), col(Message.created_at) <= now - STALE_PENDING),
+            ),
         )
         .group_by(Message.urn_id)
         .limit(limit)

@@ -106,9 +106,9 @@ def test_pending_inbound_comes_oldest_first_and_retries_wait(engine):
     with session_scope(engine) as session:
         # the first still blocks the conversation, and it is not due yet
         assert repository.next_pending_inbound(session, urn_id).id == one.id
-        # message two has no retry time, so the conversation is due; the turn runner then finds
-        # message one first and waits for it (bot/conversation.py)
-        assert urn_id in repository.urns_with_due_inbound(session, now)
+        # a fresh message is left to the request that stored it, a stale one is picked up
+        assert urn_id not in repository.urns_with_due_inbound(session, now)
+        assert urn_id in repository.urns_with_due_inbound(session, now + timedelta(minutes=2))
         repository.mark_inbound_handled(session, one.id)
     with session_scope(engine) as session:
         assert repository.next_pending_inbound(session, urn_id).id == two.id
