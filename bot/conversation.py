@@ -169,8 +169,9 @@ class Conversations:
             metadata = {"channel": message.channel, "message_id": message.id, "language": language}
             replies = await self._rasa.turn(contact.urn, text, metadata)
         except EngineUnavailable as exc:
-            logger.warning("turn failed for %s (message %s): %s", redact_urn(contact.urn), message.id, exc)
-            return await self._tx(lambda s: self._postpone(s, message, contact, str(exc), current)), False
+            error = str(exc)
+            logger.warning("turn failed for %s (message %s): %s", redact_urn(contact.urn), message.id, error)
+            return await self._tx(lambda s: self._postpone(s, message, contact, error, current)), False
         parts = [part for text in bot_texts(replies) for part in render(message.channel, text)]
 
         def store(session: Session) -> list[int]:
@@ -190,33 +191,29 @@ class Conversations:
         return await self._tx(store), True
 
     @staticmethod
-    def _confirm_switch(session: Session, message: Message, contact: ContactUrn, language: str) -> list[int]:
-        repository.set_citizen_language(session, contact.id, language)
+    def _reply_without_turn(session: Session, message: Message, contact: ContactUrn, text: str) -> list[int]:
+        """Answer a message the app handles itself, and close it."""
         out = repository.queue_outbound(
             session,
             urn_id=contact.id,
             channel=message.channel,
             provider=message.provider,
-            texts=render(message.channel, texts.language_switched(language)),
+            texts=render(message.channel, text),
             reply_to_id=message.id,
         )
         repository.mark_inbound_handled(session, message.id)
         return [m.id for m in out]
 
-    @staticmethod
-    def _acknowledge_media(session: Session, message: Message, contact: ContactUrn) -> list[int]:
+    @classmethod
+    def _confirm_switch(cls, session: Session, message: Message, contact: ContactUrn, language: str) -> list[int]:
+        repository.set_citizen_language(session, contact.id, language)
+        return cls._reply_without_turn(session, message, contact, texts.language_switched(language))
+
+    @classmethod
+    def _acknowledge_media(cls, session: Session, message: Message, contact: ContactUrn) -> list[int]:
         kinds = {a.kind for a in repository.attachments_of_message(session, message.id)}
         language = repository.citizen_language(session, contact.id)
-        out = repository.queue_outbound(
-            session,
-            urn_id=contact.id,
-            channel=message.channel,
-            provider=message.provider,
-            texts=render(message.channel, texts.media_received(kinds, language)),
-            reply_to_id=message.id,
-        )
-        repository.mark_inbound_handled(session, message.id)
-        return [m.id for m in out]
+        return cls._reply_without_turn(session, message, contact, texts.media_received(kinds, language))
 
     @staticmethod
     def _postpone(session: Session, message: Message, contact: ContactUrn, error: str, language: str) -> list[int]:

@@ -95,6 +95,16 @@ def set_citizen_language(session: Session, urn_id: int, language: str) -> None:
 # ---------------------------------------------------------------- messages and the outbox
 
 
+def _inbound_by_external_id(session: Session, provider: str, external_id: str | None) -> Message | None:
+    return session.exec(
+        select(Message).where(
+            Message.provider == provider,
+            Message.direction == Direction.inbound.value,
+            Message.external_id == external_id,
+        )
+    ).first()
+
+
 def record_inbound(
     session: Session,
     *,
@@ -108,13 +118,7 @@ def record_inbound(
     """Store an incoming message and its media; returns (message, created). A provider retry is not stored twice."""
     contact = get_or_create_urn(session, urn)
     if external_id is not None:
-        existing = session.exec(
-            select(Message).where(
-                Message.provider == provider,
-                Message.direction == Direction.inbound.value,
-                Message.external_id == external_id,
-            )
-        ).first()
+        existing = _inbound_by_external_id(session, provider, external_id)
         if existing:
             return existing, False
     message = Message(
@@ -130,14 +134,8 @@ def record_inbound(
         with session.begin_nested():
             session.add(message)
             session.flush()
-    except IntegrityError:
-        existing = session.exec(
-            select(Message).where(
-                Message.provider == provider,
-                Message.direction == Direction.inbound.value,
-                Message.external_id == external_id,
-            )
-        ).first()
+    except IntegrityError:  # the same provider id stored by a concurrent request
+        existing = _inbound_by_external_id(session, provider, external_id)
         if existing is None:
             raise
         return existing, False

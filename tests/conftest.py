@@ -82,3 +82,24 @@ def sqlite_url(tmp_path) -> str:
     url = f"sqlite:///{tmp_path / 'aduan.db'}"
     upgrade(url)
     return url
+
+
+@pytest.fixture
+def store(sqlite_url) -> Iterator[Engine]:
+    """The app's engine on a migrated SQLite store."""
+    engine = make_engine(sqlite_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def fakes():
+    """A fake Rasa, a fake Twilio API and a fake Telegram Bot API on loopback."""
+    from tests.fakes.rasa import FakeRasa
+    from tests.fakes.telegram_api import FakeTelegram
+    from tests.fakes.twilio_api import FakeTwilio
+
+    rasa, twilio, telegram = FakeRasa().start(), FakeTwilio().start(), FakeTelegram().start()
+    yield rasa, twilio, telegram
+    for fake in (rasa, twilio, telegram):
+        fake.stop()

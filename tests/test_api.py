@@ -10,16 +10,9 @@ from fastapi.testclient import TestClient
 from bot.app import create_app
 from bot.config import Settings
 from storage import repository
-from storage.db import make_engine, session_scope
+from storage.db import session_scope
 from storage.models import Category, Complaint, OfficerRole
 from storage.tickets import format_ticket
-
-
-@pytest.fixture
-def store(sqlite_url):
-    engine = make_engine(sqlite_url)
-    yield engine
-    engine.dispose()
 
 
 def officer_token(engine, *, agency_code: str, role: OfficerRole) -> str:

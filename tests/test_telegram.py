@@ -11,30 +11,12 @@ from sqlmodel import func, select
 from telegram import Bot
 
 from channels.telegram import SECRET_HEADER, Blocked, keyboard_for, parse_update
-from storage.db import make_engine, session_scope
+from storage.db import session_scope
 from storage.models import Attachment, ContactUrn, Message
 from tests.channels_support import TELEGRAM_SECRET, app_client, channel_settings, wait_for
-from tests.fakes.rasa import FakeRasa
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.twilio_api import FakeTwilio
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "telegram_updates.json").read_text())
 CHAT = 123456789
-
-
-@pytest.fixture
-def fakes():
-    rasa, twilio, telegram = FakeRasa().start(), FakeTwilio().start(), FakeTelegram().start()
-    yield rasa, twilio, telegram
-    for fake in (rasa, twilio, telegram):
-        fake.stop()
-
-
-@pytest.fixture
-def store(sqlite_url):
-    engine = make_engine(sqlite_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -12,30 +12,12 @@ from sqlmodel import func, select, update
 
 from channels import gsm7
 from channels.twilio import parse_incoming
-from storage.db import make_engine, session_scope
+from storage.db import session_scope
 from storage.models import Attachment, ContactUrn, Message
 from tests.channels_support import app_client, channel_settings, post_twilio, wait_for
-from tests.fakes.rasa import FakeRasa
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.twilio_api import FakeTwilio
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "twilio_incoming.json").read_text())
 CITIZEN = "+6281234567890"
-
-
-@pytest.fixture
-def fakes():
-    rasa, twilio, telegram = FakeRasa().start(), FakeTwilio().start(), FakeTelegram().start()
-    yield rasa, twilio, telegram
-    for fake in (rasa, twilio, telegram):
-        fake.stop()
-
-
-@pytest.fixture
-def store(sqlite_url):
-    engine = make_engine(sqlite_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import os
 from alembic import context
 
 from storage.db import make_engine
-from storage.models import SQLModel  # noqa: F401  (registers every table on the metadata)
-import storage.models  # noqa: F401
+import storage.models  # noqa: F401  (registers every table on the metadata)
+from storage.models import SQLModel
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -9,7 +9,6 @@ The simulator and the turn runner look up a turn's replies by the message they a
 from typing import Sequence, Union
 
 from alembic import op
-import sqlalchemy as sa
 
 
 revision: str = '0003'
