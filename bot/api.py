@@ -7,7 +7,6 @@ reporter did not ask to be anonymous.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
@@ -19,7 +18,7 @@ from sqlmodel import Session
 
 from channels.urns import redact_urn
 from storage import repository
-from storage.db import session_scope
+from storage.db import in_transaction
 from storage.models import Agency, Category, Complaint, ContactUrn, Officer, OfficerRole, Status
 from storage.tickets import InvalidTicket, format_ticket, parse_ticket
 
@@ -30,11 +29,7 @@ _bearer = HTTPBearer(auto_error=False, description="Officer token issued by `adu
 
 
 async def _tx(request: Request, work: Callable[[Session], T]) -> T:
-    def run() -> T:
-        with session_scope(request.app.state.engine) as session:
-            return work(session)
-
-    return await asyncio.to_thread(run)
+    return await in_transaction(request.app.state.engine, work)
 
 
 async def current_officer(

@@ -25,7 +25,7 @@ from channels.base import IncomingMessage
 from channels.formatting import render
 from channels.urns import redact_urn
 from storage import repository
-from storage.db import session_scope
+from storage.db import in_transaction
 from storage.models import ContactUrn, Message
 
 logger = logging.getLogger(__name__)
@@ -97,11 +97,7 @@ class Conversations:
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def _tx(self, work: Callable[[Session], Any]) -> Any:
-        def run() -> Any:
-            with session_scope(self._engine) as session:
-                return work(session)
-
-        return await asyncio.to_thread(run)
+        return await in_transaction(self._engine, work)
 
     def _lock(self, urn_id: int) -> asyncio.Lock:
         lock = self._locks.get(urn_id)
@@ -133,10 +129,10 @@ class Conversations:
                 pending = await self._tx(lambda s: self._next(s, urn_id))
                 if pending is None:
                     break
-                message, contact = pending
+                message, contact, language = pending
                 if message.next_attempt_at and message.next_attempt_at > datetime.now(timezone.utc):
                     break  # waiting for its retry time; later messages wait behind it
-                ids, done = await self._turn(message, contact)
+                ids, done = await self._turn(message, contact, language)
                 queued.extend(ids)
                 if not done:
                     break
@@ -145,19 +141,19 @@ class Conversations:
         return queued
 
     @staticmethod
-    def _next(session: Session, urn_id: int) -> tuple[Message, ContactUrn] | None:
+    def _next(session: Session, urn_id: int) -> tuple[Message, ContactUrn, str] | None:
+        """The next message to answer, its address and the citizen's language, in one read."""
         message = repository.next_pending_inbound(session, urn_id)
         if message is None:
             return None
-        return message, session.get(ContactUrn, urn_id)
+        return message, session.get(ContactUrn, urn_id), repository.citizen_language(session, urn_id)
 
-    async def _turn(self, message: Message, contact: ContactUrn) -> tuple[list[int], bool]:
+    async def _turn(self, message: Message, contact: ContactUrn, current: str) -> tuple[list[int], bool]:
         """One turn; returns (queued message ids, whether the turn ran)."""
         if not message.text.strip():
             # A photo without caption, a location pin, a sticker: nothing for the dialogue to read.
             # Acknowledge it without a turn, so the question the citizen was asked still stands.
             return await self._tx(lambda s: self._acknowledge_media(s, message, contact)), True
-        current = await self._tx(lambda s: repository.citizen_language(s, contact.id))
         requested = switch_request(message.text)
         language = requested or detect(message.text) or current
         if requested:

@@ -7,13 +7,13 @@ import contextlib
 import logging
 
 from sqlalchemy import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from bot.conversation import Conversations, RasaClient
 from channels.dispatcher import Dispatcher
 from channels.registry import AdapterRegistry
 from storage import repository
-from storage.db import session_scope
+from storage.db import in_transaction
 from storage.models import Direction, Message, MessageStatus
 
 logger = logging.getLogger(__name__)
@@ -74,20 +74,15 @@ class Gateway:
         task.add_done_callback(self._turns.discard)
 
     async def record_delivery(self, provider: str, external_id: str, status: str, error: str | None):
-        def apply():
-            with session_scope(self.engine) as session:
-                return repository.update_delivery_status(
-                    session, provider=provider, external_id=external_id, status=status, error=error
-                )
-
-        return await asyncio.to_thread(apply)
+        return await in_transaction(
+            self.engine,
+            lambda s: repository.update_delivery_status(
+                s, provider=provider, external_id=external_id, status=status, error=error
+            ),
+        )
 
     async def mark_unreachable(self, urn: str) -> None:
-        def apply():
-            with session_scope(self.engine) as session:
-                repository.mark_urn_unreachable(session, urn)
-
-        await asyncio.to_thread(apply)
+        await in_transaction(self.engine, lambda s: repository.mark_urn_unreachable(s, urn))
 
     async def _retry_turns_forever(self) -> None:
         while True:
@@ -104,30 +99,27 @@ class Gateway:
         if not message_ids:
             return []
 
-        def load() -> list[str]:
-            with session_scope(self.engine) as session:
-                rows = session.exec(
-                    select(Message)
-                    .where(col(Message.id).in_(message_ids), col(Message.status).in_(_DELIVERED))
-                    .order_by(col(Message.id))
-                ).all()
-                return [m.text for m in rows]
+        def load(session: Session) -> list[str]:
+            rows = session.exec(
+                select(Message)
+                .where(col(Message.id).in_(message_ids), col(Message.status).in_(_DELIVERED))
+                .order_by(col(Message.id))
+            ).all()
+            return [m.text for m in rows]
 
-        return await asyncio.to_thread(load)
+        return await in_transaction(self.engine, load)
 
     async def replies_to(self, inbound_id: int) -> list[int]:
         """The outgoing messages a turn produced for this inbound message."""
 
-        def load() -> list[int]:
-            with session_scope(self.engine) as session:
-                return list(session.exec(select(Message.id).where(Message.reply_to_id == inbound_id)).all())
-
-        return await asyncio.to_thread(load)
+        return await in_transaction(
+            self.engine,
+            lambda s: list(s.exec(select(Message.id).where(Message.reply_to_id == inbound_id)).all()),
+        )
 
     async def delivered_to(self, urn: str) -> list[Message]:
-        def load() -> list[Message]:
-            with session_scope(self.engine) as session:
-                messages = repository.messages_for_urn(session, urn, Direction.outbound)
-                return [m for m in messages if m.status in _DELIVERED]
+        def load(session: Session) -> list[Message]:
+            messages = repository.messages_for_urn(session, urn, Direction.outbound)
+            return [m for m in messages if m.status in _DELIVERED]
 
-        return await asyncio.to_thread(load)
+        return await in_transaction(self.engine, load)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from storage.db import session_scope
+from storage import db
 
 T = TypeVar("T")
 
@@ -29,9 +28,4 @@ def engine() -> Engine:
 
 async def in_transaction(work: Callable[[Session], T]) -> T:
     """Run blocking store work in one transaction on a worker thread, off the event loop."""
-
-    def run() -> T:
-        with session_scope(engine()) as session:
-            return work(session)
-
-    return await asyncio.to_thread(run)
+    return await db.in_transaction(engine(), work)

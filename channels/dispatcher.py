@@ -13,12 +13,13 @@ import logging
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from channels.base import OutgoingMessage, SendOutcome, SendResult
 from channels.registry import AdapterRegistry, NoAdapter
 from channels.urns import redact_urn
 from storage import repository
-from storage.db import session_scope
+from storage.db import in_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -61,23 +62,22 @@ class Dispatcher:
         async with self._sending:
             now = datetime.now(timezone.utc)
 
-            def claim():
-                with session_scope(self._engine) as session:
-                    claimed = repository.claim_outbox(session, now=now, lease=LEASE, message_ids=message_ids)
-                    # WhatsApp's 24-hour window needs to know when the citizen last wrote
-                    last_inbound = {
-                        contact.id: repository.last_inbound_at(session, contact.id)
-                        for _, message, contact in claimed
-                        if message.channel == "whatsapp"
-                    }
-                    return claimed, last_inbound
+            def claim(session):
+                claimed = repository.claim_outbox(session, now=now, lease=LEASE, message_ids=message_ids)
+                # WhatsApp's 24-hour window needs to know when the citizen last wrote
+                last_inbound = {
+                    contact.id: repository.last_inbound_at(session, contact.id)
+                    for _, message, contact in claimed
+                    if message.channel == "whatsapp"
+                }
+                return claimed, last_inbound
 
-            claimed, last_inbound = await asyncio.to_thread(claim)
+            claimed, last_inbound = await in_transaction(self._engine, claim)
             sent = 0
             held_back: set[str] = set()  # conversations with a failed send: keep their order
             for item, message, contact in claimed:
                 if contact.urn in held_back:
-                    await asyncio.to_thread(self._release, item.id)
+                    await in_transaction(self._engine, lambda s, item_id=item.id: repository.release_claim(s, item_id))
                     continue
                 if contact.unreachable_at is not None:
                     result = SendResult(SendOutcome.recipient_gone, error="the address is unreachable (blocked or opted out)")
@@ -87,7 +87,9 @@ class Dispatcher:
                             message.id, contact.urn, message.channel, message.text, last_inbound.get(contact.id)
                         )
                     )
-                await asyncio.to_thread(self._record, item.id, item.attempts, contact.urn, result)
+                await in_transaction(
+                    self._engine, lambda s, i=item, u=contact.urn, r=result: self._record(s, i.id, i.attempts, u, r)
+                )
                 if result.outcome is SendOutcome.sent:
                     sent += 1
                 else:
@@ -105,29 +107,24 @@ class Dispatcher:
             logger.exception("send via %s raised", adapter.provider)
             return SendResult(SendOutcome.retry, error=f"{type(exc).__name__}: {exc}")
 
-    def _release(self, item_id: int) -> None:
-        with session_scope(self._engine) as session:
-            repository.release_claim(session, item_id)
-
-    def _record(self, item_id: int, previous_attempts: int, urn: str, result: SendResult) -> None:
-        with session_scope(self._engine) as session:
-            if result.outcome is SendOutcome.sent:
-                repository.mark_sent(session, item_id, external_id=result.external_id, status=result.status)
-                return
-            attempts = previous_attempts + 1
-            if result.outcome is SendOutcome.recipient_gone:
-                repository.mark_urn_unreachable(session, urn)
-            # Being throttled is not an error of the message: it does not use up its attempts.
-            give_up = result.outcome in (SendOutcome.permanent, SendOutcome.recipient_gone) or (
-                result.outcome is SendOutcome.retry and attempts >= self._max_attempts
-            )
-            retry_in = None if give_up else (result.retry_after or backoff(attempts))
-            repository.mark_send_failed(session, item_id, error=result.error or result.outcome.value, retry_in=retry_in)
-            logger.warning(
-                "send to %s failed (%s, attempt %d)%s: %s",
-                redact_urn(urn),
-                result.outcome.value,
-                attempts,
-                "; giving up" if give_up else f"; retry in {retry_in}",
-                result.error,
-            )
+    def _record(self, session: Session, item_id: int, previous_attempts: int, urn: str, result: SendResult) -> None:
+        if result.outcome is SendOutcome.sent:
+            repository.mark_sent(session, item_id, external_id=result.external_id, status=result.status)
+            return
+        attempts = previous_attempts + 1
+        if result.outcome is SendOutcome.recipient_gone:
+            repository.mark_urn_unreachable(session, urn)
+        # Being throttled is not an error of the message: it does not use up its attempts.
+        give_up = result.outcome in (SendOutcome.permanent, SendOutcome.recipient_gone) or (
+            result.outcome is SendOutcome.retry and attempts >= self._max_attempts
+        )
+        retry_in = None if give_up else (result.retry_after or backoff(attempts))
+        repository.mark_send_failed(session, item_id, error=result.error or result.outcome.value, retry_in=retry_in)
+        logger.warning(
+            "send to %s failed (%s, attempt %d)%s: %s",
+            redact_urn(urn),
+            result.outcome.value,
+            attempts,
+            "; giving up" if give_up else f"; retry in {retry_in}",
+            result.error,
+        )

@@ -19,7 +19,7 @@ import pytest
 
 from bot.cli import ROOT, train
 from bot.config import Settings
-from tests.fakes.rasa import free_port
+from tests.fakes.server import free_port
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 

@@ -9,16 +9,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.fakes.server import BackgroundServer, free_port  # noqa: F401  (free_port: used by e2e)
+from tests.fakes.server import FakeService
 
 
 @dataclass
-class FakeRasa:
+class FakeRasa(FakeService):
     """Answers each turn with ``replies_for(text)``; ``failing`` makes it answer 500."""
 
     failing: bool = False
     turns: list[dict] = field(default_factory=list)
-    port: int = 0
 
     def replies_for(self, sender: str, text: str) -> list[dict]:
         if text == "panjang":
@@ -37,20 +36,10 @@ class FakeRasa:
     async def _status(self, request: Request) -> JSONResponse:
         return JSONResponse({"model_file": "fake.tar.gz"})
 
-    def start(self) -> "FakeRasa":
-        app = Starlette(
+    def app(self) -> Starlette:
+        return Starlette(
             routes=[
                 Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
                 Route("/status", self._status, methods=["GET"]),
             ]
         )
-        self._server = BackgroundServer(app).start()
-        self.port = self._server.port
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url

@@ -37,3 +37,21 @@ class BackgroundServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+class FakeService:
+    """start()/stop()/url for a fake provider that builds its Starlette app in ``app()``."""
+
+    def app(self):
+        raise NotImplementedError
+
+    def start(self):
+        self._server = BackgroundServer(self.app()).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    @property
+    def url(self) -> str:
+        return self._server.url

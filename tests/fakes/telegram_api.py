@@ -13,13 +13,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.fakes.server import BackgroundServer
+from tests.fakes.server import FakeService
 
 BOT_USER = {"id": 4242, "is_bot": True, "first_name": "Aduan", "username": "aduan_bot"}
 
 
 @dataclass
-class FakeTelegram:
+class FakeTelegram(FakeService):
     token: str = "4242:test-token"
     sent: list[dict] = field(default_factory=list)  # sendMessage parameters, in order
     blocked_chats: set[int] = field(default_factory=set)  # answer 403 as Telegram does
@@ -83,14 +83,5 @@ class FakeTelegram:
     def texts_to(self, chat_id: int) -> list[str]:
         return [m["text"] for m in self.sent if int(m["chat_id"]) == chat_id]
 
-    def start(self) -> "FakeTelegram":
-        app = Starlette(routes=[Route("/bot{token}/{method}", self._method, methods=["POST", "GET"])])
-        self._server = BackgroundServer(app).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
+    def app(self) -> Starlette:
+        return Starlette(routes=[Route("/bot{token}/{method}", self._method, methods=["POST", "GET"])])

@@ -11,11 +11,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.fakes.server import BackgroundServer
+from tests.fakes.server import FakeService
 
 
 @dataclass
-class FakeTwilio:
+class FakeTwilio(FakeService):
     account_sid: str = "AC" + "0" * 32
     auth_token: str = "twilio-test-token"
     sent: list[dict] = field(default_factory=list)  # every accepted Messages.json request, in order
@@ -55,18 +55,9 @@ class FakeTwilio:
     def bodies_to(self, to: str) -> list[str]:
         return [m.get("Body", "") for m in self.sent if m.get("To") == to]
 
-    def start(self) -> "FakeTwilio":
-        app = Starlette(
+    def app(self) -> Starlette:
+        return Starlette(
             routes=[
                 Route("/2010-04-01/Accounts/{sid}/Messages.json", self._create_message, methods=["POST"]),
             ]
         )
-        self._server = BackgroundServer(app).start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    @property
-    def url(self) -> str:
-        return self._server.url
