@@ -8,18 +8,20 @@ reporter did not ask to be anonymous.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
-from typing import Annotated, Any, TypeVar
+from datetime import date, datetime, timezone
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from bot import casework
+from bot.casework import Actor, CaseworkError
 from channels.urns import redact_urn
 from storage import repository
 from storage.db import in_transaction
-from storage.models import Agency, Category, Complaint, ContactUrn, Officer, OfficerRole, Status
+from storage.models import ANY, Agency, Category, Complaint, ContactUrn, Officer, OfficerRole, Status
 from storage.tickets import InvalidTicket, format_ticket, parse_ticket
 
 T = TypeVar("T")
@@ -62,6 +64,8 @@ class Deadlines(BaseModel):
     verify_due: date | None
     followup_due: date | None
     resolve_due: date | None
+    running: list[str]  # the deadlines not yet met: verify | followup | resolve
+    breached: list[str]  # the deadlines that passed unmet (recorded once, kept after they are met)
 
 
 class EventPublic(BaseModel):
@@ -69,6 +73,7 @@ class EventPublic(BaseModel):
     from_status: str | None
     to_status: str | None
     actor_type: str
+    actor_officer_id: int | None
     note: str | None
     created_at: datetime
 
@@ -99,6 +104,7 @@ class ComplaintPublic(ComplaintSummary):
     language: str
     updated_at: datetime
     deadlines: Deadlines
+    rating: int | None
     reporter: Reporter | None  # None when the reporter is anonymous
     history: list[EventPublic]
 
@@ -141,8 +147,13 @@ def _detail(session: Session, complaint: Complaint) -> ComplaintPublic:
         language=complaint.language,
         updated_at=complaint.updated_at,
         deadlines=Deadlines(
-            verify_due=complaint.verify_due, followup_due=complaint.followup_due, resolve_due=complaint.resolve_due
+            verify_due=complaint.verify_due,
+            followup_due=complaint.followup_due,
+            resolve_due=complaint.resolve_due,
+            running=[name for name, _ in repository.running_deadlines(complaint)],
+            breached=[alert.deadline for alert in repository.breaches_of(session, complaint.id)],
         ),
+        rating=complaint.rating,
         reporter=reporter,
         history=[
             EventPublic(
@@ -150,6 +161,7 @@ def _detail(session: Session, complaint: Complaint) -> ComplaintPublic:
                 from_status=e.from_status,
                 to_status=e.to_status,
                 actor_type=e.actor_type,
+                actor_officer_id=e.actor_officer_id,
                 note=e.note,
                 created_at=e.created_at,
             )
@@ -161,24 +173,90 @@ def _detail(session: Session, complaint: Complaint) -> ComplaintPublic:
 # ---------------------------------------------------------------- routes
 
 
-@router.get("/complaints/{ticket}", response_model=ComplaintPublic)
-async def get_complaint(ticket: str, request: Request, officer: OfficerDep) -> ComplaintPublic:
+def _digits(ticket: str) -> str:
     try:
-        digits = parse_ticket(ticket)
+        return parse_ticket(ticket)
     except InvalidTicket:
         raise HTTPException(422, "not a valid ticket number (8 digits with a check digit)") from None
-    scope = _scope(officer)
 
-    def load(session: Session) -> ComplaintPublic | None:
-        complaint = repository.get_complaint(session, digits)
-        if complaint is None or (scope is not None and complaint.agency_id != scope):
-            return None  # another agency's complaint does not exist for this officer
+
+# CaseworkError codes -> HTTP status; the officer-facing message is the detail
+_ERROR_STATUS = {"not_found": 404, "unknown_agency": 422, "reason_required": 422, "empty": 422}
+
+
+async def _act(request: Request, officer: Officer, ticket: str, work: Callable[[Session, Complaint], Any]) -> ComplaintPublic:
+    """Run an officer's action on a complaint of their agency; answers with the complaint as it is now."""
+    digits = _digits(ticket)
+
+    def run(session: Session) -> ComplaintPublic:
+        complaint = casework.complaint_for_officer(session, officer, digits)
+        work(session, complaint)
         return _detail(session, complaint)
 
-    found = await _tx(request, load)
-    if found is None:
-        raise HTTPException(404, "no such complaint")
-    return found
+    try:
+        result = await _tx(request, run)
+    except CaseworkError as error:
+        raise HTTPException(_ERROR_STATUS.get(error.code, 409), {"code": error.code, "message": error.message}) from None
+    request.app.state.gateway.dispatcher.wake()
+    return result
+
+
+def _today(complaint: Complaint):
+    return casework.local_today(complaint, datetime.now(timezone.utc))
+
+
+@router.get("/complaints/{ticket}", response_model=ComplaintPublic)
+async def get_complaint(ticket: str, request: Request, officer: OfficerDep) -> ComplaintPublic:
+    digits = _digits(ticket)
+
+    def load(session: Session) -> ComplaintPublic:
+        # another agency's complaint does not exist for this officer
+        return _detail(session, casework.complaint_for_officer(session, officer, digits))
+
+    try:
+        return await _tx(request, load)
+    except CaseworkError:
+        raise HTTPException(404, "no such complaint") from None
+
+
+class StatusChange(BaseModel):
+    status: Literal["diteruskan", "diproses", "selesai", "ditolak"]
+    note: str | None = Field(default=None, max_length=1000, description="required for ditolak: the reason")
+
+
+class Reply(BaseModel):
+    text: str = Field(min_length=1, max_length=1000)
+
+
+class Reroute(BaseModel):
+    agency: str = Field(min_length=1, max_length=64, description="code of the agency that has the authority")
+    note: str | None = Field(default=None, max_length=1000)
+
+
+@router.post("/complaints/{ticket}/status", response_model=ComplaintPublic)
+async def change_status(ticket: str, body: StatusChange, request: Request, officer: OfficerDep) -> ComplaintPublic:
+    """Change the status; the citizen is told on their channel. Errors: 409 (not allowed from the current status), 422 (ditolak without a reason)."""
+    return await _act(
+        request, officer, ticket,
+        lambda s, c: casework.change_status(s, c, body.status, actor=Actor.of(officer), note=body.note, today=_today(c)),
+    )
+
+
+@router.post("/complaints/{ticket}/replies", response_model=ComplaintPublic)
+async def reply(ticket: str, body: Reply, request: Request, officer: OfficerDep) -> ComplaintPublic:
+    """A message to the reporter, relayed by the bot (the reporter's address is never shown)."""
+    return await _act(
+        request, officer, ticket, lambda s, c: casework.reply_to_citizen(s, c, actor=Actor.of(officer), text=body.text)
+    )
+
+
+@router.post("/complaints/{ticket}/reroute", response_model=ComplaintPublic)
+async def reroute(ticket: str, body: Reroute, request: Request, officer: OfficerDep) -> ComplaintPublic:
+    """Not this agency's authority: move the complaint to another agency (its officers are notified)."""
+    return await _act(
+        request, officer, ticket,
+        lambda s, c: casework.reroute(s, c, body.agency, actor=Actor.of(officer), note=body.note, today=_today(c)),
+    )
 
 
 @router.get("/complaints", response_model=ComplaintPage)
@@ -255,3 +333,80 @@ async def failed_deliveries(
         return out
 
     return await _tx(request, load)
+
+
+# ---------------------------------------------------------------- agencies and routing (admins edit)
+
+
+class AgencyOut(BaseModel):
+    code: str
+    name: str
+    region_code: str | None
+
+
+class AgencyIn(BaseModel):
+    code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9_\-]{1,63}$")
+    name: str = Field(min_length=3, max_length=255)
+    region_code: str | None = Field(default=None, pattern=r"^\d{2}(\.\d{2})?$")
+
+
+class RoutingRuleIO(BaseModel):
+    category: Category | Literal["*"] = ANY
+    region_code: str = Field(default=ANY, pattern=r"^(\*|\d{2}|\d{2}\.\d{2})$")
+    agency: str
+
+
+def _admin(officer: Officer) -> None:
+    if officer.role != OfficerRole.admin.value:
+        raise HTTPException(403, "admins only")
+
+
+@router.get("/agencies", response_model=list[AgencyOut], tags=["routing"])
+async def agencies(request: Request, officer: OfficerDep) -> list[AgencyOut]:
+    rows = await _tx(request, repository.list_agencies)
+    return [AgencyOut(code=a.code, name=a.name, region_code=a.region_code) for a in rows]
+
+
+@router.post("/agencies", response_model=AgencyOut, status_code=201, tags=["routing"])
+async def add_agency(body: AgencyIn, request: Request, officer: OfficerDep) -> AgencyOut:
+    _admin(officer)
+
+    def add(session: Session) -> Agency | None:
+        if repository.get_agency_by_code(session, body.code):
+            return None
+        return repository.create_agency(session, code=body.code, name=body.name, region_code=body.region_code)
+
+    agency = await _tx(request, add)
+    if agency is None:
+        raise HTTPException(409, f"agency {body.code} exists already")
+    return AgencyOut(code=agency.code, name=agency.name, region_code=agency.region_code)
+
+
+@router.get("/routing-rules", response_model=list[RoutingRuleIO], tags=["routing"])
+async def rules(request: Request, officer: OfficerDep) -> list[RoutingRuleIO]:
+    def load(session: Session) -> list[RoutingRuleIO]:
+        codes = {a.id: a.code for a in repository.list_agencies(session)}
+        return [
+            RoutingRuleIO(category=r.category, region_code=r.region_code, agency=codes[r.agency_id])
+            for r in repository.routing_rules(session)
+        ]
+
+    return await _tx(request, load)
+
+
+@router.put("/routing-rules", response_model=RoutingRuleIO, tags=["routing"])
+async def set_rule(body: RoutingRuleIO, request: Request, officer: OfficerDep) -> RoutingRuleIO:
+    """Route a category (or *) in a place (kab/kota, province or *) to an agency; replaces the rule there."""
+    _admin(officer)
+    category = body.category.value if isinstance(body.category, Category) else body.category
+
+    def put(session: Session) -> bool:
+        agency = repository.get_agency_by_code(session, body.agency)
+        if agency is None:
+            return False
+        repository.set_routing_rule(session, agency_id=agency.id, category=category, region_code=body.region_code)
+        return True
+
+    if not await _tx(request, put):
+        raise HTTPException(422, f"no agency with code {body.agency}")
+    return body

@@ -3,8 +3,11 @@
     aduan run                 migrate, train if needed, start Rasa + the app (Ctrl-C stops both)
     aduan migrate             apply the store's migrations
     aduan train [--force]     train the Rasa model unless one for this data exists
-    aduan agency add ...      register an agency
-    aduan officer add ...     register an officer
+    aduan seed                load the pilot areas' agencies and routing rules (idempotent)
+    aduan agency add|list     register or list agencies
+    aduan route set|list      route a category in a place to an agency; list the rules
+    aduan officer add ...     register an officer (with the addresses they work on: --urn)
+    aduan officer urn ...     add an address an officer works on
     aduan officer token ...   issue an API token for an officer (printed once)
     aduan telegram set-webhook  register the Telegram webhook (PUBLIC_BASE_URL, secret token)
 """
@@ -196,6 +199,7 @@ def run(settings: Settings) -> None:
     settings.actions_token = settings.actions_token or secrets.token_urlsafe(24)
     upgrade(settings.database_url)
     log.info("store ready: %s", _safe_url(settings.database_url))
+    _seed_if_empty(settings)
     model = train(settings)
     engine_process = start_engine(settings, model)
     threading.Thread(target=_announce_when_ready, args=(settings, engine_process), daemon=True).start()
@@ -225,6 +229,83 @@ def _session(settings: Settings):
     return session_scope(make_engine(settings.database_url))
 
 
+def seed(settings: Settings) -> None:
+    from bot import seed as pilot
+
+    with _session(settings) as session:
+        report = pilot.load(session)
+    print(
+        f"pilot areas loaded: {report.agencies_created} agencies created, {report.agencies_updated} updated, "
+        f"{report.rules} routing rules"
+    )
+
+
+def _seed_if_empty(settings: Settings) -> None:
+    """A store without routing rules gets the pilot areas, so complaints reach agencies from the start."""
+    with _session(settings) as session:
+        if repository.routing_rules(session):
+            return
+    log.info("no routing rules yet: loading the pilot areas (aduan seed)")
+    seed(settings)
+
+
+def agency_list(settings: Settings, args: argparse.Namespace) -> None:
+    with _session(settings) as session:
+        for agency in repository.list_agencies(session):
+            if args.region and agency.region_code != args.region:
+                continue
+            print(f"{agency.code:<20} {agency.region_code or '-':<6} {agency.name}")
+
+
+def route_set(settings: Settings, args: argparse.Namespace) -> None:
+    from storage.models import ANY, Category
+
+    category = ANY if args.category == ANY else Category(args.category).value
+    with _session(settings) as session:
+        agency = repository.get_agency_by_code(session, args.agency)
+        if agency is None:
+            raise SystemExit(f"no agency with code {args.agency}; see `aduan agency list`")
+        repository.set_routing_rule(session, agency_id=agency.id, category=category, region_code=args.region)
+    print(f"{category} in {args.region} -> {args.agency}")
+
+
+def route_list(settings: Settings, args: argparse.Namespace) -> None:
+    from storage.models import Agency
+
+    with _session(settings) as session:
+        for rule in repository.routing_rules(session):
+            if args.region and rule.region_code != args.region:
+                continue
+            print(f"{rule.region_code:<6} {rule.category:<24} {session.get(Agency, rule.agency_id).code}")
+
+
+def _officer_urns(urns: list[str]) -> list[str]:
+    from channels.urns import InvalidAddress, make_urn
+
+    out = []
+    for raw in urns:
+        scheme, _, address = raw.partition(":")
+        try:
+            out.append(make_urn(scheme, address))
+        except InvalidAddress as exc:
+            raise SystemExit(f"{raw!r} is not an address (sms:+62..., whatsapp:+62..., telegram:<chat id>): {exc}")
+    return out
+
+
+def officer_urn(settings: Settings, args: argparse.Namespace) -> None:
+    from storage.models import Officer
+
+    urns = _officer_urns(args.urn)
+    with _session(settings) as session:
+        if session.get(Officer, args.officer) is None:
+            raise SystemExit(f"no officer with id {args.officer}")
+        for urn in urns:
+            if repository.officer_urn_taken(session, urn):
+                raise SystemExit(f"{urn} is already an officer's address")
+            repository.add_officer_urn(session, args.officer, urn)
+    print(f"officer {args.officer} now works on {', '.join(urns)}")
+
+
 def agency_add(settings: Settings, args: argparse.Namespace) -> None:
     with _session(settings) as session:
         if repository.get_agency_by_code(session, args.code):
@@ -239,6 +320,10 @@ def officer_add(settings: Settings, args: argparse.Namespace) -> None:
         if agency is None:
             raise SystemExit(f"no agency with code {args.agency}; see `aduan agency add`")
         officer = repository.create_officer(session, name=args.name, agency_id=agency.id, role=OfficerRole(args.role))
+        for urn in _officer_urns(args.urn or []):
+            if repository.officer_urn_taken(session, urn):
+                raise SystemExit(f"{urn} is already an officer's address")
+            repository.add_officer_urn(session, officer.id, urn)
         print(f"officer {officer.id} created ({officer.role} at {agency.code})")
 
 
@@ -310,6 +395,17 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--code", required=True)
     add.add_argument("--name", required=True)
     add.add_argument("--region", help="Kemendagri kab/kota code, e.g. 34.04")
+    listing = agency.add_parser("list")
+    listing.add_argument("--region", help="only this kab/kota or province code")
+
+    commands.add_parser("seed", help="load the pilot areas' agencies and routing rules")
+    route = commands.add_parser("route", help="routing rules").add_subparsers(dest="action", required=True)
+    route_add = route.add_parser("set", help="route a category in a place to an agency (replaces the old rule)")
+    route_add.add_argument("--category", required=True, help="category slug, or * for any")
+    route_add.add_argument("--region", required=True, help="kab/kota (34.04), province (34) or * for anywhere")
+    route_add.add_argument("--agency", required=True, help="agency code")
+    route_listing = route.add_parser("list")
+    route_listing.add_argument("--region")
 
     officer = commands.add_parser("officer", help="officers and their API tokens").add_subparsers(
         dest="action", required=True
@@ -318,6 +414,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True)
     add.add_argument("--agency", required=True, help="agency code (NASIONAL: the national queue)")
     add.add_argument("--role", choices=[r.value for r in OfficerRole], default=OfficerRole.officer.value)
+    add.add_argument("--urn", action="append", help="an address they work on: telegram:<chat id>, whatsapp:+62..., sms:+62...")
+    urn = officer.add_parser("urn", help="add an address an officer works on")
+    urn.add_argument("--officer", type=int, required=True, help="officer id")
+    urn.add_argument("--urn", action="append", required=True)
     token = officer.add_parser("token", help="issue a bearer token (printed once)")
     token.add_argument("--officer", type=int, required=True, help="officer id")
     token.add_argument("--label")
@@ -341,12 +441,18 @@ def main(argv: list[str] | None = None) -> None:
         print("migrations applied")
     elif args.command == "train":
         train(settings, force=args.force)
+    elif args.command == "seed":
+        upgrade(settings.database_url)
+        seed(settings)
     elif args.command == "agency":
         upgrade(settings.database_url)
-        agency_add(settings, args)
+        {"add": agency_add, "list": agency_list}[args.action](settings, args)
+    elif args.command == "route":
+        upgrade(settings.database_url)
+        {"set": route_set, "list": route_list}[args.action](settings, args)
     elif args.command == "officer":
         upgrade(settings.database_url)
-        {"add": officer_add, "token": officer_token}[args.action](settings, args)
+        {"add": officer_add, "token": officer_token, "urn": officer_urn}[args.action](settings, args)
     elif args.command == "telegram":
         telegram_set_webhook(settings)
     elif args.command == "evaluate":

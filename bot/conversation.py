@@ -9,24 +9,26 @@ answer will come later.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import weakref
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot import texts
+from bot import officer_desk, texts
 from bot.language import detect, switch_request
 from channels.base import IncomingMessage
 from channels.formatting import render
-from channels.urns import redact_urn
+from channels.urns import channel_of, provider_of, redact_urn
 from storage import repository
 from storage.db import in_transaction
-from storage.models import ContactUrn, Message
+from storage.models import ContactUrn, DialoguePush, Message, Officer
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +40,10 @@ COMMANDS = {"/start": "/greet", "/help": "/help", "/bantuan": "/help", "/batal":
 
 class EngineUnavailable(Exception):
     """Rasa did not answer (down, restarting, timing out, or an error)."""
+
+
+class EngineRefused(Exception):
+    """Rasa answered that the request itself is wrong (4xx): retrying will not help."""
 
 
 class RasaClient:
@@ -57,6 +63,22 @@ class RasaClient:
         if response.status_code != 200:
             raise EngineUnavailable(f"HTTP {response.status_code}")
         return response.json() or []
+
+    async def trigger_intent(self, sender: str, intent: str, entities: dict[str, Any]) -> list[dict[str, Any]]:
+        """Tell a conversation what happened outside it (an ``EXTERNAL_`` intent); returns the bot's messages."""
+        try:
+            response = await self._http.post(
+                f"/conversations/{quote(sender, safe='')}/trigger_intent",
+                params={"token": self._token},
+                json={"name": intent, "entities": entities},
+            )
+        except httpx.HTTPError as exc:
+            raise EngineUnavailable(type(exc).__name__) from exc
+        if 400 <= response.status_code < 500 and response.status_code not in (401, 408, 409, 429):
+            raise EngineRefused(f"HTTP {response.status_code}: {response.text[:200]}")
+        if response.status_code != 200:
+            raise EngineUnavailable(f"HTTP {response.status_code}")
+        return (response.json() or {}).get("messages") or []
 
     async def status(self) -> dict[str, Any]:
         """Rasa's own status (model loaded); raises EngineUnavailable."""
@@ -117,6 +139,7 @@ class Conversations:
                 text=incoming.text,
                 external_id=incoming.external_id,
                 attachments=incoming.attachments,
+                quoted_external_id=incoming.quoted_external_id,
             )
         )
 
@@ -125,13 +148,18 @@ class Conversations:
         queued: list[int] = []
         lock = self._lock(urn_id)  # keep a strong reference while in use
         async with lock:
+            # what was pushed to the citizen comes first: their next words may answer it
+            queued.extend(await self._tell_pushes(urn_id))
             while True:
                 pending = await self._tx(lambda s: self._next(s, urn_id))
                 if pending is None:
                     break
-                message, contact, language = pending
+                message, contact, language, officer = pending
                 if message.next_attempt_at and message.next_attempt_at > datetime.now(timezone.utc):
                     break  # waiting for its retry time; later messages wait behind it
+                if officer is not None:  # officers give commands; they never talk to the dialogue
+                    queued.extend(await self._tx(lambda s: self._officer_turn(s, message, contact, officer)))
+                    continue
                 ids, done = await self._turn(message, contact, language)
                 queued.extend(ids)
                 if not done:
@@ -141,12 +169,57 @@ class Conversations:
         return queued
 
     @staticmethod
-    def _next(session: Session, urn_id: int) -> tuple[Message, ContactUrn, str] | None:
-        """The next message to answer, its address and the citizen's language, in one read."""
+    def _next(session: Session, urn_id: int) -> tuple[Message, ContactUrn, str, Officer | None] | None:
+        """The next message to answer, its address, the citizen's language and the officer who works on it."""
         message = repository.next_pending_inbound(session, urn_id)
         if message is None:
             return None
-        return message, session.get(ContactUrn, urn_id), repository.citizen_language(session, urn_id)
+        return (
+            message,
+            session.get(ContactUrn, urn_id),
+            repository.citizen_language(session, urn_id),
+            repository.officer_of_urn(session, urn_id),
+        )
+
+    @classmethod
+    def _officer_turn(cls, session: Session, message: Message, contact: ContactUrn, officer: Officer) -> list[int]:
+        answer = officer_desk.handle(session, officer, message, datetime.now(timezone.utc))
+        return cls._reply_without_turn(session, message, contact, answer)
+
+    async def _tell_pushes(self, urn_id: int) -> list[int]:
+        """Tell Rasa, oldest first, what was pushed to this citizen; returns outbound ids of any bot messages."""
+        queued: list[int] = []
+        now = datetime.now(timezone.utc)
+        pushes = await self._tx(lambda s: repository.pending_dialogue_pushes(s, urn_id))
+        for push in pushes:
+            if push.available_at > now:
+                break  # waiting for its retry time; later pushes keep their order
+            contact = await self._tx(lambda s: s.get(ContactUrn, urn_id))
+            try:
+                replies = await self._rasa.trigger_intent(contact.urn, push.intent, json.loads(push.entities))
+            except EngineUnavailable as exc:
+                error = str(exc)
+                logger.warning("telling the dialogue of push %s failed: %s", push.id, error)
+                await self._tx(lambda s: repository.mark_push_retry(s, push.id, error, retry_delay(push.attempts + 1)))
+                break
+            except EngineRefused as exc:
+                # the citizen has the push itself already (outbox); only the dialogue misses it
+                logger.error("Rasa refused push %s (%s): %s", push.id, push.intent, exc)
+                await self._tx(lambda s: repository.mark_push_failed(s, push.id, str(exc)))
+                continue
+            queued.extend(await self._tx(lambda s: self._store_push_replies(s, push, contact, replies)))
+        return queued
+
+    @staticmethod
+    def _store_push_replies(session: Session, push: DialoguePush, contact: ContactUrn, replies: list[dict]) -> list[int]:
+        repository.mark_push_told(session, push.id)
+        parts = [part for text in bot_texts(replies) for part in render(channel_of(contact.urn), text)]
+        if not parts:
+            return []
+        out = repository.queue_outbound(
+            session, urn_id=contact.id, channel=channel_of(contact.urn), provider=provider_of(contact.urn), texts=parts
+        )
+        return [m.id for m in out]
 
     async def _turn(self, message: Message, contact: ContactUrn, current: str) -> tuple[list[int], bool]:
         """One turn; returns (queued message ids, whether the turn ran)."""
@@ -230,7 +303,13 @@ class Conversations:
     async def retry_due(self) -> int:
         """Run the turns whose retry time has come; returns how many conversations were tried."""
         now = datetime.now(timezone.utc)
-        urn_ids = await self._tx(lambda s: repository.urns_with_due_inbound(s, now))
+
+        def due(session: Session) -> list[int]:
+            inbound = repository.urns_with_due_inbound(session, now)
+            pushes = repository.urns_with_due_pushes(session, now)
+            return list(dict.fromkeys(inbound + pushes))
+
+        urn_ids = await self._tx(due)
         for urn_id in urn_ids:
             await self.process(urn_id)
         return len(urn_ids)

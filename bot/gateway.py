@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import datetime, timezone
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from bot import casework
 from bot.conversation import Conversations, RasaClient
 from channels.dispatcher import Dispatcher
 from channels.registry import AdapterRegistry
@@ -19,6 +21,7 @@ from storage.models import Direction, Message, MessageStatus
 logger = logging.getLogger(__name__)
 
 RETRY_POLL_SECONDS = 2.0
+CLOCK_SECONDS = 60.0  # deadlines are in days: a minute is on time
 _DELIVERED = (MessageStatus.sent.value, MessageStatus.delivered.value, MessageStatus.accepted.value, MessageStatus.read.value)
 
 
@@ -40,6 +43,7 @@ class Gateway:
         self._tasks = [
             asyncio.create_task(self.dispatcher.run_forever(), name="dispatcher"),
             asyncio.create_task(self._retry_turns_forever(), name="turn-retries"),
+            asyncio.create_task(self._clock_forever(), name="deadline-clock"),
         ]
         telegram_adapter = self.provider("telegram")
         if telegram_adapter is not None and telegram_polling:
@@ -93,6 +97,25 @@ class Gateway:
             except Exception:
                 logger.exception("retrying pending turns failed")
             await asyncio.sleep(RETRY_POLL_SECONDS)
+
+    async def run_clock(self, now: datetime | None = None) -> casework.ClockReport:
+        """Deadline reminders, breaches and silent "selesai" closed; what it queued is sent at once."""
+        moment = now or datetime.now(timezone.utc)
+        report = await in_transaction(self.engine, lambda s: casework.run_clock(s, moment))
+        if report.reminders or report.breaches or report.closed:
+            logger.info("deadline clock: %d reminders, %d breaches, %d closed", report.reminders, report.breaches, report.closed)
+            self.dispatcher.wake()
+        return report
+
+    async def _clock_forever(self) -> None:
+        while True:
+            try:
+                await self.run_clock()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("the deadline clock failed")
+            await asyncio.sleep(CLOCK_SECONDS)
 
     async def delivered_texts(self, message_ids: list[int]) -> list[str]:
         """The texts of these outbound messages that reached the provider, in order."""

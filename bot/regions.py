@@ -161,3 +161,12 @@ def resolve(text: str) -> Resolution:
         if candidates:
             return Resolution(options=candidates[:_MAX_OPTIONS])
     return Resolution()
+
+
+def place_of_codes(region_code: str | None, district_code: str | None) -> str | None:
+    """A filed complaint's place in words, from its Kemendagri codes ("Mlati, Kab. Sleman (DI Yogyakarta)")."""
+    region = get_wilayah(region_code) if region_code else None
+    if region is None:
+        return None
+    district = get_wilayah(district_code) if district_code else None
+    return _readable(region, district)

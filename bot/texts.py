@@ -17,7 +17,7 @@ from babel.dates import format_date, format_datetime
 
 from bot import categories
 from bot.i18n import translator
-from storage.models import Complaint
+from storage.models import Agency, Complaint
 from storage.tickets import format_ticket
 
 # Kemendagri province code -> time zone (WIB, WITA, WIT).
@@ -189,3 +189,93 @@ def media_received(kinds: set[str], language: str = "id") -> str:
     if kinds == {"location"}:
         return _("Titik lokasi diterima. Mohon tulis juga kecamatan dan kabupaten/kota, contoh: Mlati, Sleman.")
     return _("Berkas diterima dan akan dilampirkan pada laporan Anda. Mohon ceritakan juga masalahnya dengan kata-kata.")
+
+
+# ---------------------------------------------------------------- pushes: what the agency did
+
+
+def _when(complaint: Complaint, language: str) -> str:
+    return local_datetime(complaint.updated_at, complaint.province_code, language)
+
+
+def status_push(complaint: Complaint, agency: Agency, note: str | None, language: str = "id") -> str:
+    """A status change, told on the citizen's channel; ``selesai`` asks whether it really is."""
+    _ = translator(language)
+    ticket = format_ticket(complaint.ticket)
+    noted = f" {note}." if note else ""
+    if complaint.status == "selesai":
+        return _(
+            "Tiket {ticket}: {agency} menyatakan SELESAI.{note} Sudah beres? Balas YA atau BELUM, dan nilai 1-5 (contoh: YA 5)."
+        ).format(ticket=ticket, agency=agency.name, note=noted)
+    if complaint.status == "ditolak":
+        return _("Tiket {ticket} DITOLAK oleh {agency}. Alasan: {note}").format(
+            ticket=ticket, agency=agency.name, note=note or "-"
+        )
+    if complaint.status == "ditutup":
+        return _("Tiket {ticket} DITUTUP. Terima kasih telah melapor. Kirim LAPOR untuk laporan baru.").format(
+            ticket=ticket
+        )
+    status = _status_labels(language).get(complaint.status, complaint.status)
+    return _("Tiket {ticket}: {status} ({agency}, {when}).{note}").format(
+        ticket=ticket, status=status, agency=agency.name, when=_when(complaint, language), note=noted
+    )
+
+
+def officer_reply(complaint: Complaint, agency: Agency, text: str, language: str = "id") -> str:
+    _ = translator(language)
+    return _("{agency} (tiket {ticket}): {text}\nBalas pesan ini untuk menjawab.").format(
+        agency=agency.name, ticket=format_ticket(complaint.ticket), text=text
+    )
+
+
+def rerouted_push(complaint: Complaint, agency: Agency, language: str = "id") -> str:
+    _ = translator(language)
+    return _("Tiket {ticket} dialihkan ke {agency}, instansi yang berwenang.").format(
+        ticket=format_ticket(complaint.ticket), agency=agency.name
+    )
+
+
+# ---------------------------------------------------------------- the citizen's answers in a thread
+
+
+def answer_relayed(ticket: str, agency: Agency, language: str = "id") -> str:
+    _ = translator(language)
+    return _("Jawaban Anda sudah diteruskan ke {agency} (tiket {ticket}).").format(
+        agency=agency.name, ticket=format_ticket(ticket)
+    )
+
+
+def ask_rating(language: str = "id") -> str:
+    _ = translator(language)
+    return _("Terima kasih. Seberapa puas Anda? Balas angka 1 (buruk) sampai 5 (sangat baik).")
+
+
+def ask_resolved(ticket: str, language: str = "id") -> str:
+    _ = translator(language)
+    return _("Apakah masalah tiket {ticket} sudah beres? Balas YA atau BELUM.").format(ticket=format_ticket(ticket))
+
+
+def feedback_closed(ticket: str, rating: int | None, language: str = "id") -> str:
+    _ = translator(language)
+    if rating:
+        return _("Terima kasih atas nilai {rating}/5. Tiket {ticket} ditutup.").format(
+            rating=rating, ticket=format_ticket(ticket)
+        )
+    return _("Terima kasih. Tiket {ticket} ditutup.").format(ticket=format_ticket(ticket))
+
+
+def feedback_reopened(ticket: str, language: str = "id") -> str:
+    _ = translator(language)
+    return _("Baik, tiket {ticket} dibuka kembali dan instansi sudah diberi tahu. Ceritakan apa yang belum beres.").format(
+        ticket=format_ticket(ticket)
+    )
+
+
+def thread_gone(ticket: str, language: str = "id") -> str:
+    _ = translator(language)
+    return _("Tiket {ticket} sudah ditutup. Kirim LAPOR untuk laporan baru.").format(ticket=format_ticket(ticket))
+
+
+def thread_left(language: str = "id") -> str:
+    _ = translator(language)
+    return _("Baik. Kirim STATUS dan nomor tiket kapan saja untuk melihat perkembangannya.")

@@ -32,6 +32,8 @@ class IncomingMessage:
     text: str  # may be empty: a photo without caption, a location pin, a sticker
     external_id: str | None = None  # the provider's id, for de-duplication of retries
     attachments: tuple[MediaItem, ...] = field(default_factory=tuple)
+    # the provider's id of the message this one replies to (Telegram reply, WhatsApp reply)
+    quoted_external_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,10 @@ def parse_update(data: dict[str, Any], bot: Bot) -> IncomingMessage | Blocked | 
         text=(message.text or message.caption or "").strip(),
         external_id=str(update.update_id),
         attachments=tuple(attachments),
+        # our sent messages are stored as "<chat>:<message id>" (TelegramAdapter.send)
+        quoted_external_id=(
+            f"{message.chat.id}:{message.reply_to_message.message_id}" if message.reply_to_message else None
+        ),
     )
 
 

@@ -83,6 +83,8 @@ def parse_incoming(form: Mapping[str, str]) -> IncomingMessage:
         text=(form.get("Body") or "").strip(),
         external_id=sid,
         attachments=tuple(attachments),
+        # WhatsApp: the message the user replied to (swipe-to-reply)
+        quoted_external_id=form.get("OriginalRepliedMessageSid") or None,
     )
 
 

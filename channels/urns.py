@@ -67,6 +67,16 @@ def channel_of(urn: str) -> str:
     return scheme.removeprefix("sim-")
 
 
+# The provider that carries each scheme (the adapters in channels/providers.py handle the same).
+_PROVIDERS = {"sms": "twilio", "whatsapp": "twilio", "telegram": "telegram"}
+
+
+def provider_of(urn: str) -> str:
+    """The provider that sends to this address: stored on outgoing messages, so delivery callbacks find them."""
+    scheme, _ = split_urn(urn)
+    return "simulator" if scheme.startswith("sim-") else _PROVIDERS[scheme]
+
+
 def redact_urn(urn: str) -> str:
     """A URN safe for logs: the scheme and the last 3 characters only."""
     scheme, _, path = urn.partition(":")

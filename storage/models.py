@@ -122,9 +122,43 @@ class ApiToken(SQLModel, table=True):
     revoked_at: datetime | None = None
 
 
+class OfficerUrn(SQLModel, table=True):
+    """An address an officer works on: a Telegram account or group, a WhatsApp or SMS number.
+
+    Messages from these addresses are officer commands; they never reach the citizens' dialogue.
+    """
+
+    __tablename__ = "officer_urn"
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int = Field(foreign_key="officer.id", index=True)
+    urn: str = Field(max_length=255, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+ANY = "*"  # a routing rule that matches every category, or every place
+
+
+class RoutingRule(SQLModel, table=True):
+    """Which agency handles a category in a place; the most specific matching rule wins.
+
+    ``region_code`` is a kab/kota ("34.04"), a province ("34") or ANY; ``category`` a slug or ANY.
+    """
+
+    __tablename__ = "routing_rule"
+    __table_args__ = (UniqueConstraint("category", "region_code", name="uq_routing_rule_category_region"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    category: str = Field(default=ANY, max_length=32)
+    region_code: str = Field(default=ANY, max_length=8)
+    agency_id: int = Field(foreign_key="agency.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 class Complaint(SQLModel, table=True):
     __table_args__ = (
-        Index("ix_complaint_agency_status", "agency_id", "status"),
+        # an agency's open list, newest first, is read by index order alone
+        Index("ix_complaint_agency_status_created", "agency_id", "status", "created_at", "id"),
         Index("ix_complaint_citizen_created", "citizen_id", "created_at"),
     )
 
@@ -152,6 +186,45 @@ class Complaint(SQLModel, table=True):
     resolve_due: date | None = None  # resolution target
     latitude: float | None = None  # a location the citizen shared (WhatsApp/Telegram pin)
     longitude: float | None = None
+    followed_up_at: datetime | None = None  # the agency's first action (a reply, or diproses)
+    resolved_at: datetime | None = None  # when it last became selesai: the citizen's 14 days run from here
+    closed_at: datetime | None = None  # ditutup or ditolak
+    rating: int | None = None  # the citizen's 1-5 at closing
+
+
+class DeadlineAlert(SQLModel, table=True):
+    """A reminder before a deadline or a breach after it; one of each per deadline, ever."""
+
+    __tablename__ = "deadline_alert"
+    __table_args__ = (UniqueConstraint("complaint_id", "deadline", "kind", name="uq_deadline_alert_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", index=True)
+    deadline: str = Field(max_length=16)  # verify | followup | resolve
+    kind: str = Field(max_length=16)  # reminder | breach
+    due: date
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DialoguePush(SQLModel, table=True):
+    """What a citizen's dialogue must learn about a push (Rasa ``trigger_intent``), not yet told.
+
+    Written in the transaction of the change, like the outbox row of the push itself; sent to
+    Rasa before the citizen's next turn, and retried while Rasa is down.
+    """
+
+    __tablename__ = "dialogue_push"
+    __table_args__ = (Index("ix_dialogue_push_state_available", "state", "available_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    urn_id: int = Field(foreign_key="contact_urn.id", index=True)
+    intent: str = Field(max_length=64)  # EXTERNAL_...
+    entities: str = Field(sa_column=Column(Text, nullable=False))  # JSON object
+    state: str = Field(default="pending", max_length=16)  # pending | done
+    attempts: int = Field(default=0)
+    available_at: datetime = Field(default_factory=utcnow)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class ComplaintEvent(SQLModel, table=True):
@@ -161,7 +234,8 @@ class ComplaintEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     complaint_id: int = Field(foreign_key="complaint.id", index=True)
-    kind: str = Field(max_length=32)  # filed | status | note | reply
+    # filed | status | reply (officer to citizen) | citizen_reply | rerouted | breach | feedback
+    kind: str = Field(max_length=32)
     from_status: str | None = Field(default=None, max_length=16)
     to_status: str | None = Field(default=None, max_length=16)
     actor_type: str = Field(max_length=16)  # citizen | officer | system

@@ -7,6 +7,7 @@ so that a change and the outbox rows it causes land together or not at all.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from channels.base import MediaItem
 from channels.urns import split_urn
 from storage import tickets
 from storage.models import (
+    ANY,
     Agency,
     Attachment,
     ApiToken,
@@ -29,12 +31,16 @@ from storage.models import (
     Complaint,
     ComplaintEvent,
     ContactUrn,
+    DeadlineAlert,
+    DialoguePush,
     Direction,
     Message,
     MessageStatus,
     Officer,
     OfficerRole,
+    OfficerUrn,
     OutboxItem,
+    RoutingRule,
     Status,
     utcnow,
 )
@@ -105,6 +111,19 @@ def _inbound_by_external_id(session: Session, provider: str, external_id: str | 
     ).first()
 
 
+def _outbound_id(session: Session, provider: str, external_id: str | None, urn_id: int) -> int | None:
+    if not external_id:
+        return None
+    return session.exec(
+        select(Message.id).where(
+            Message.provider == provider,
+            Message.direction == Direction.outbound.value,
+            Message.external_id == external_id,
+            Message.urn_id == urn_id,
+        )
+    ).first()
+
+
 def record_inbound(
     session: Session,
     *,
@@ -114,8 +133,13 @@ def record_inbound(
     text: str,
     external_id: str | None = None,
     attachments: Sequence[MediaItem] = (),
+    quoted_external_id: str | None = None,
 ) -> tuple[Message, bool]:
-    """Store an incoming message and its media; returns (message, created). A provider retry is not stored twice."""
+    """Store an incoming message and its media; returns (message, created). A provider retry is not stored twice.
+
+    ``quoted_external_id`` names the bot message this one replies to; it is kept as ``reply_to_id``
+    (an officer replying to a notification answers about that notification's complaint).
+    """
     contact = get_or_create_urn(session, urn)
     if external_id is not None:
         existing = _inbound_by_external_id(session, provider, external_id)
@@ -129,6 +153,7 @@ def record_inbound(
         external_id=external_id,
         text=text,
         status=MessageStatus.pending.value,
+        reply_to_id=_outbound_id(session, provider, quoted_external_id, contact.id),
     )
     try:
         with session.begin_nested():
@@ -439,11 +464,71 @@ def create_agency(session: Session, *, code: str, name: str, region_code: str | 
     return agency
 
 
+def list_agencies(session: Session) -> list[Agency]:
+    return list(session.exec(select(Agency).order_by(col(Agency.code))).all())
+
+
 def create_officer(session: Session, *, name: str, agency_id: int, role: OfficerRole) -> Officer:
     officer = Officer(name=name, agency_id=agency_id, role=role.value)
     session.add(officer)
     session.flush()
     return officer
+
+
+def add_officer_urn(session: Session, officer_id: int, urn: str) -> OfficerUrn:
+    """Let an officer work on an address; an address belongs to one officer, and never to a citizen's dialogue."""
+    row = OfficerUrn(officer_id=officer_id, urn=urn)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def officer_urn_taken(session: Session, urn: str) -> bool:
+    return session.exec(select(OfficerUrn.id).where(OfficerUrn.urn == urn)).first() is not None
+
+
+def officer_of_urn(session: Session, urn_id: int) -> Officer | None:
+    """The active officer who works on this address (by its contact row), if any."""
+    contact = session.get(ContactUrn, urn_id)
+    if contact is None:
+        return None
+    return session.exec(
+        select(Officer)
+        .join(OfficerUrn, col(OfficerUrn.officer_id) == col(Officer.id))
+        .where(OfficerUrn.urn == contact.urn, col(Officer.active).is_(True))
+    ).first()
+
+
+def officer_urns(session: Session, agency_id: int, roles: Sequence[OfficerRole] | None = None) -> list[str]:
+    """The addresses of an agency's active officers (of these roles), to notify them."""
+    query = (
+        select(OfficerUrn.urn)
+        .join(Officer, col(Officer.id) == col(OfficerUrn.officer_id))
+        .where(Officer.agency_id == agency_id, col(Officer.active).is_(True))
+    )
+    if roles is not None:
+        query = query.where(col(Officer.role).in_([r.value for r in roles]))
+    return sorted(set(session.exec(query).all()))
+
+
+def set_routing_rule(session: Session, *, agency_id: int, category: str = ANY, region_code: str = ANY) -> RoutingRule:
+    """Route a category (or ANY) in a place (kab/kota, province or ANY) to an agency; replaces the old rule."""
+    rule = session.exec(
+        select(RoutingRule).where(RoutingRule.category == category, RoutingRule.region_code == region_code)
+    ).first()
+    if rule is None:
+        rule = RoutingRule(category=category, region_code=region_code, agency_id=agency_id)
+    rule.agency_id = agency_id
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+def routing_rules(session: Session, agency_id: int | None = None) -> list[RoutingRule]:
+    query = select(RoutingRule)
+    if agency_id is not None:
+        query = query.where(RoutingRule.agency_id == agency_id)
+    return list(session.exec(query.order_by(col(RoutingRule.region_code), col(RoutingRule.category))).all())
 
 
 def _hash_token(token: str) -> str:
@@ -501,9 +586,33 @@ class NewComplaint:
     secondary_category: Category | None = None
 
 
+def _specificity(rule: RoutingRule) -> tuple[int, int]:
+    # a kab/kota beats a province beats anywhere; then a named category beats any category
+    place = {5: 2, 2: 1}.get(len(rule.region_code), 0) if rule.region_code != ANY else 0
+    return place, 0 if rule.category == ANY else 1
+
+
+def route(session: Session, *, category: str, region_code: str | None, province_code: str | None) -> Agency:
+    """The agency for a category in a place: the most specific rule, or the national queue when none matches."""
+    places = [code for code in (region_code, province_code) if code] + [ANY]
+    rules = session.exec(
+        select(RoutingRule).where(
+            col(RoutingRule.category).in_([category, ANY]), col(RoutingRule.region_code).in_(places)
+        )
+    ).all()
+    if not rules:
+        return national_queue(session)
+    return session.get(Agency, max(rules, key=_specificity).agency_id)
+
+
 def route_agency(session: Session, complaint: NewComplaint) -> Agency:
-    """The agency a new complaint goes to. Until routing rules exist, the national queue verifies everything."""
-    return national_queue(session)
+    """The agency a new complaint goes to."""
+    return route(
+        session,
+        category=Category(complaint.category).value,
+        region_code=complaint.region_code,
+        province_code=complaint.province_code,
+    )
 
 
 def file_complaint(session: Session, new: NewComplaint, *, today: date, max_ticket_tries: int = 10) -> Complaint:
@@ -649,3 +758,140 @@ def list_complaints(
         .limit(page_size)
     ).all()
     return list(items), total
+
+
+def open_complaints_of_agency(session: Session, agency_id: int, limit: int = 20) -> list[Complaint]:
+    """An agency's complaints that still need work, nearest deadline first (no deadline last)."""
+    open_statuses = [Status.diterima.value, Status.diteruskan.value, Status.diproses.value]
+    rows = session.exec(
+        select(Complaint).where(Complaint.agency_id == agency_id, col(Complaint.status).in_(open_statuses))
+    ).all()
+    return sorted(rows, key=lambda c: (next_deadline(c) or (date.max, ""), c.id))[:limit]
+
+
+# ---------------------------------------------------------------- deadlines
+
+OPEN_DEADLINES = {
+    # deadline -> the statuses in which it still runs
+    "verify": {Status.diterima.value},
+    "followup": {Status.diteruskan.value},
+    "resolve": {Status.diterima.value, Status.diteruskan.value, Status.diproses.value},
+}
+
+
+def running_deadlines(complaint: Complaint) -> list[tuple[str, date]]:
+    """The deadlines not yet met: (name, due date)."""
+    out = []
+    for name, statuses in OPEN_DEADLINES.items():
+        due = getattr(complaint, f"{name}_due")
+        if due is None or complaint.status not in statuses:
+            continue
+        if name == "followup" and complaint.followed_up_at is not None:
+            continue
+        out.append((name, due))
+    return out
+
+
+def next_deadline(complaint: Complaint) -> tuple[date, str] | None:
+    running = running_deadlines(complaint)
+    return min(((due, name) for name, due in running), default=None)
+
+
+def complaints_with_running_deadlines(session: Session, due_by: date) -> list[Complaint]:
+    """Open complaints with a deadline on or before ``due_by`` (candidates for a reminder or a breach)."""
+    return list(
+        session.exec(
+            select(Complaint).where(
+                col(Complaint.status).in_([Status.diterima.value, Status.diteruskan.value, Status.diproses.value]),
+                or_(
+                    col(Complaint.verify_due) <= due_by,
+                    col(Complaint.followup_due) <= due_by,
+                    col(Complaint.resolve_due) <= due_by,
+                ),
+            )
+        ).all()
+    )
+
+
+def record_alert(session: Session, complaint_id: int, deadline: str, kind: str, due: date) -> bool:
+    """Record a reminder or breach; False when it was recorded before (each is sent once)."""
+    exists = session.exec(
+        select(DeadlineAlert.id).where(
+            DeadlineAlert.complaint_id == complaint_id, DeadlineAlert.deadline == deadline, DeadlineAlert.kind == kind
+        )
+    ).first()
+    if exists is not None:
+        return False
+    session.add(DeadlineAlert(complaint_id=complaint_id, deadline=deadline, kind=kind, due=due))
+    session.flush()
+    return True
+
+
+def breaches_of(session: Session, complaint_id: int) -> list[DeadlineAlert]:
+    return list(
+        session.exec(
+            select(DeadlineAlert)
+            .where(DeadlineAlert.complaint_id == complaint_id, DeadlineAlert.kind == "breach")
+            .order_by(col(DeadlineAlert.id))
+        ).all()
+    )
+
+
+def complaints_awaiting_confirmation(session: Session, resolved_before: datetime) -> list[Complaint]:
+    """``selesai`` complaints whose citizen has not answered since ``resolved_before`` (to close them)."""
+    return list(
+        session.exec(
+            select(Complaint).where(
+                Complaint.status == Status.selesai.value, col(Complaint.resolved_at) <= resolved_before
+            )
+        ).all()
+    )
+
+
+# ---------------------------------------------------------------- telling the dialogue what was pushed
+
+
+def queue_dialogue_push(session: Session, urn_id: int, intent: str, entities: dict) -> DialoguePush:
+    push = DialoguePush(urn_id=urn_id, intent=intent, entities=json.dumps(entities, ensure_ascii=False))
+    session.add(push)
+    session.flush()
+    return push
+
+
+def pending_dialogue_pushes(session: Session, urn_id: int) -> list[DialoguePush]:
+    return list(
+        session.exec(
+            select(DialoguePush)
+            .where(DialoguePush.urn_id == urn_id, DialoguePush.state == "pending")
+            .order_by(col(DialoguePush.id))
+        ).all()
+    )
+
+
+def urns_with_due_pushes(session: Session, now: datetime, limit: int = 100) -> list[int]:
+    rows = session.exec(
+        select(DialoguePush.urn_id)
+        .where(DialoguePush.state == "pending", col(DialoguePush.available_at) <= now)
+        .group_by(DialoguePush.urn_id)
+        .limit(limit)
+    ).all()
+    return list(rows)
+
+
+def mark_push_told(session: Session, push_id: int) -> None:
+    session.execute(update(DialoguePush).where(col(DialoguePush.id) == push_id).values(state="done", last_error=None))
+
+
+def mark_push_retry(session: Session, push_id: int, error: str, delay: timedelta) -> None:
+    push = session.get(DialoguePush, push_id)
+    push.attempts += 1
+    push.last_error = error[:500]
+    push.available_at = utcnow() + delay
+    session.add(push)
+    session.flush()
+
+
+def mark_push_failed(session: Session, push_id: int, error: str) -> None:
+    session.execute(
+        update(DialoguePush).where(col(DialoguePush.id) == push_id).values(state="failed", last_error=error[:500])
+    )

@@ -12,6 +12,7 @@ from storage.models import SQLModel
 
 TABLES = {
     "citizen", "contact_urn", "agency", "officer", "api_token", "complaint", "complaint_event", "message", "outbox",
+    "officer_urn", "routing_rule", "deadline_alert", "dialogue_push",
 }
 
 

@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot import answers, categories, services, texts
+from bot import answers, casework, categories, services, texts
 from bot.regions import Place, resolve
 from channels.urns import InvalidAddress, channel_of
 from storage import repository
@@ -324,7 +324,13 @@ class ActionFileComplaint(Action):
         )
         zone, _ = texts.timezone_of(new.province_code)
         today = datetime.now(zone).date()
-        complaint = await services.in_transaction(lambda s: repository.file_complaint(s, new, today=today))
+
+        def file_and_announce(session):
+            filed = repository.file_complaint(session, new, today=today)
+            casework.announce_new_complaint(session, filed)  # the agency's officers hear of it at once
+            return filed
+
+        complaint = await services.in_transaction(file_and_announce)
         logger.info("complaint filed: ticket=%s category=%s region=%s", complaint.ticket, complaint.category, complaint.region_code)
         dispatcher.utter_message(text=texts.filed(complaint, language))
         return [SlotSet(slot, None) for slot in FORM_SLOTS]

@@ -1,0 +1,331 @@
+"""Casework: what officers, citizens and the clock do to a filed complaint, and who is told.
+
+Every function runs inside the caller's transaction and writes, in that same transaction, the
+change, its event (who, when, a note), the messages it causes (outbox rows) and what the
+citizen's dialogue must learn (``dialogue_push``, told to Rasa with ``trigger_intent``). Officer
+commands (bot/officer_desk.py), the REST API (bot/api.py), the dialogue's actions and the
+deadline clock all come through here, so every path obeys the same rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel import Session
+
+from bot import desk_texts, texts
+from channels.formatting import render
+from channels.urns import channel_of, provider_of
+from storage import repository
+from storage.models import (
+    Agency,
+    Complaint,
+    ComplaintEvent,
+    ContactUrn,
+    Officer,
+    OfficerRole,
+    Status,
+    utcnow,
+)
+from storage.workdays import add_working_days, is_working_day
+
+FOLLOWUP_WORKING_DAYS = 5
+RESOLVE_WORKING_DAYS = 14
+# Categories whose resolution target differs from 14 working days: physical works need a budget
+# line and a contractor; an illegal-levy case goes through the inspectorate's investigation.
+RESOLVE_WORKING_DAYS_BY_CATEGORY = {"infrastruktur": 21, "pungli_korupsi": 30}
+CONFIRMATION_DAYS = 14  # a citizen may dispute "selesai" this long; then it closes by itself
+THREAD_INTENTS = {
+    "status": "EXTERNAL_status_changed",
+    "reply": "EXTERNAL_officer_reply",
+    "resolution": "EXTERNAL_resolution_check",
+}
+
+OPEN = {Status.diterima.value, Status.diteruskan.value, Status.diproses.value}
+# What an officer may change a status to, from each status. `ditutup` is the citizen's (or the
+# clock's); `diterima` is where filing starts.
+OFFICER_TRANSITIONS = {
+    Status.diterima.value: {Status.diteruskan.value, Status.diproses.value, Status.ditolak.value},
+    Status.diteruskan.value: {Status.diproses.value, Status.selesai.value, Status.ditolak.value},
+    Status.diproses.value: {Status.selesai.value, Status.ditolak.value},
+}
+
+
+class CaseworkError(Exception):
+    """A request that changes nothing: ``code`` for the API, ``message`` in Indonesian for officers."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: an officer, the citizen, or the system (the deadline clock)."""
+
+    kind: str  # officer | citizen | system
+    officer: Officer | None = None
+
+    @classmethod
+    def of(cls, officer: Officer) -> "Actor":
+        return cls("officer", officer)
+
+
+CITIZEN = Actor("citizen")
+SYSTEM = Actor("system")
+
+
+# ---------------------------------------------------------------- access
+
+
+def may_act_on(officer: Officer, complaint: Complaint) -> bool:
+    return officer.role == OfficerRole.admin.value or complaint.agency_id == officer.agency_id
+
+
+def complaint_for_officer(session: Session, officer: Officer, ticket: str) -> Complaint:
+    """The complaint, if this officer may see it; another agency's ticket is "not in your queue"."""
+    complaint = repository.get_complaint(session, ticket)
+    if complaint is None or not may_act_on(officer, complaint):
+        raise CaseworkError("not_found", desk_texts.not_in_queue(ticket))
+    return complaint
+
+
+# ---------------------------------------------------------------- sending
+
+
+def send_to_urn(session: Session, urn: str, text: str, complaint: Complaint | None = None) -> list[int]:
+    """Queue a message to any address (citizen or officer), rendered for its channel."""
+    contact = repository.get_or_create_urn(session, urn)
+    channel = channel_of(urn)
+    messages = repository.queue_outbound(
+        session,
+        urn_id=contact.id,
+        channel=channel,
+        provider=provider_of(urn),
+        texts=render(channel, text),
+        complaint_id=complaint.id if complaint else None,
+    )
+    return [m.id for m in messages]
+
+
+def notify_officers(
+    session: Session, complaint: Complaint, text: str, roles: tuple[OfficerRole, ...] | None = None
+) -> int:
+    """Tell the officers of the complaint's agency (of these roles); returns how many addresses."""
+    urns = repository.officer_urns(session, complaint.agency_id, roles)
+    for urn in urns:
+        send_to_urn(session, urn, text, complaint)
+    return len(urns)
+
+
+def push_to_citizen(session: Session, complaint: Complaint, kind: str, text_for) -> None:
+    """A push on the channel and address the citizen used, in their language, and the dialogue told of it."""
+    contact = session.get(ContactUrn, complaint.urn_id)
+    language = repository.citizen_language(session, contact.id)
+    send_to_urn(session, contact.urn, text_for(language), complaint)
+    repository.queue_dialogue_push(
+        session, contact.id, THREAD_INTENTS[kind], {"ticket": complaint.ticket}
+    )
+
+
+def _agency(session: Session, complaint: Complaint) -> Agency:
+    return session.get(Agency, complaint.agency_id)
+
+
+def _event(session: Session, complaint: Complaint, kind: str, actor: Actor, note: str | None = None, **status) -> None:
+    session.add(
+        ComplaintEvent(
+            complaint_id=complaint.id,
+            kind=kind,
+            actor_type=actor.kind,
+            actor_officer_id=actor.officer.id if actor.officer else None,
+            note=note,
+            **status,
+        )
+    )
+
+
+def _touch(session: Session, complaint: Complaint) -> None:
+    complaint.updated_at = utcnow()
+    session.add(complaint)
+    session.flush()
+
+
+# ---------------------------------------------------------------- filing
+
+
+def announce_new_complaint(session: Session, complaint: Complaint) -> int:
+    """Tell the agency's officers about a complaint just filed (the reporter only when not anonymous)."""
+    attachments = repository.attachments_of_complaint(session, complaint.id)
+    reporter = None if complaint.anonymous else session.get(ContactUrn, complaint.urn_id).urn
+    text = desk_texts.new_complaint(complaint, _agency(session, complaint), attachments, reporter)
+    return notify_officers(session, complaint, text)
+
+
+# ---------------------------------------------------------------- status
+
+
+def resolve_days(category: str) -> int:
+    return RESOLVE_WORKING_DAYS_BY_CATEGORY.get(category, RESOLVE_WORKING_DAYS)
+
+
+def change_status(
+    session: Session, complaint: Complaint, new_status: str, *, actor: Actor, note: str | None, today: date
+) -> Complaint:
+    """An officer's status change, with its deadlines, its event and the push to the citizen."""
+    note = (note or "").strip() or None
+    old = complaint.status
+    if new_status == old:
+        raise CaseworkError("unchanged", desk_texts.already(complaint))
+    if new_status not in OFFICER_TRANSITIONS.get(old, set()):
+        raise CaseworkError("bad_transition", desk_texts.bad_transition(complaint, new_status))
+    if new_status == Status.ditolak.value and not note:
+        raise CaseworkError("reason_required", desk_texts.reason_required())
+    now = utcnow()
+    if old == Status.diterima.value:  # verified: the agency's clock starts
+        complaint.followup_due = add_working_days(today, FOLLOWUP_WORKING_DAYS)
+        complaint.resolve_due = add_working_days(today, resolve_days(complaint.category))
+    if new_status in (Status.diproses.value, Status.selesai.value) and complaint.followed_up_at is None:
+        complaint.followed_up_at = now
+    if new_status == Status.selesai.value:
+        complaint.resolved_at = now
+    if new_status == Status.ditolak.value:
+        complaint.closed_at = now
+    complaint.status = new_status
+    _touch(session, complaint)
+    _event(session, complaint, "status", actor, note, from_status=old, to_status=new_status)
+    agency = _agency(session, complaint)
+    kind = "resolution" if new_status == Status.selesai.value else "status"
+    push_to_citizen(session, complaint, kind, lambda language: texts.status_push(complaint, agency, note, language))
+    return complaint
+
+
+def reply_to_citizen(session: Session, complaint: Complaint, *, actor: Actor, text: str) -> Complaint:
+    """An officer's message to the reporter, through the bot: the officer never sees the address."""
+    text = (text or "").strip()
+    if not text:
+        raise CaseworkError("empty", desk_texts.empty_reply())
+    if complaint.status not in OPEN | {Status.selesai.value}:
+        raise CaseworkError("closed", desk_texts.closed(complaint))
+    if complaint.followed_up_at is None:
+        complaint.followed_up_at = utcnow()
+    _touch(session, complaint)
+    _event(session, complaint, "reply", actor, text)
+    agency = _agency(session, complaint)
+    push_to_citizen(session, complaint, "reply", lambda language: texts.officer_reply(complaint, agency, text, language))
+    return complaint
+
+
+def reroute(session: Session, complaint: Complaint, agency_code: str, *, actor: Actor, note: str | None, today: date) -> Agency:
+    """Not our authority: the complaint moves to another agency, whose officers are told at once."""
+    target = repository.get_agency_by_code(session, agency_code.strip().upper())
+    if target is None:
+        raise CaseworkError("unknown_agency", desk_texts.unknown_agency(agency_code))
+    if complaint.status not in OPEN:
+        raise CaseworkError("closed", desk_texts.closed(complaint))
+    if target.id == complaint.agency_id:
+        raise CaseworkError("unchanged", desk_texts.same_agency(target))
+    source = _agency(session, complaint)
+    complaint.agency_id = target.id
+    if complaint.status != Status.diterima.value:  # the new agency gets its own follow-up time
+        complaint.followup_due = add_working_days(today, FOLLOWUP_WORKING_DAYS)
+        complaint.followed_up_at = None
+    _touch(session, complaint)
+    _event(session, complaint, "rerouted", actor, desk_texts.reroute_note(source, target, note))
+    announce_new_complaint(session, complaint)
+    push_to_citizen(session, complaint, "status", lambda language: texts.rerouted_push(complaint, target, language))
+    return target
+
+
+# ---------------------------------------------------------------- the citizen's side
+
+
+def relay_citizen_answer(session: Session, complaint: Complaint, text: str) -> int:
+    """The reporter's answer within an open thread: kept on the complaint, relayed to the agency."""
+    _event(session, complaint, "citizen_reply", CITIZEN, text)
+    _touch(session, complaint)
+    return notify_officers(session, complaint, desk_texts.citizen_answer(complaint, text))
+
+
+def record_feedback(session: Session, complaint: Complaint, *, resolved: bool, rating: int | None, comment: str | None) -> str:
+    """The reporter's answer to "selesai": closes it (with a rating) or reopens it. Returns the new status."""
+    if complaint.status != Status.selesai.value:
+        raise CaseworkError("not_resolved", desk_texts.closed(complaint))
+    now = utcnow()
+    if resolved:
+        complaint.status, complaint.closed_at, complaint.rating = Status.ditutup.value, now, rating
+        _event(session, complaint, "status", CITIZEN, comment, from_status="selesai", to_status="ditutup")
+        if rating is not None:
+            _event(session, complaint, "feedback", CITIZEN, f"nilai {rating}/5")
+        notify_officers(session, complaint, desk_texts.confirmed(complaint, rating))
+    else:
+        complaint.status, complaint.resolved_at = Status.diproses.value, None
+        _event(session, complaint, "status", CITIZEN, comment or "dibuka kembali oleh pelapor",
+               from_status="selesai", to_status="diproses")
+        notify_officers(session, complaint, desk_texts.reopened(complaint, comment))
+    _touch(session, complaint)
+    return complaint.status
+
+
+# ---------------------------------------------------------------- the clock
+
+
+@dataclass
+class ClockReport:
+    reminders: int = 0
+    breaches: int = 0
+    closed: int = 0
+
+
+def local_today(complaint: Complaint, now: datetime) -> date:
+    zone, _ = texts.timezone_of(complaint.province_code)
+    return now.astimezone(zone).date()
+
+
+def _previous_working_day(day: date) -> date:
+    day -= timedelta(days=1)
+    while not is_working_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
+def run_clock(session: Session, now: datetime) -> ClockReport:
+    """Reminders one working day before a deadline, breaches after it, and silent "selesai" closed.
+
+    Each reminder and breach is recorded once (deadline_alert), so the clock may run as often as
+    it likes, on as many app instances as there are.
+    """
+    report = ClockReport()
+    horizon = now.date() + timedelta(days=10)  # the previous working day is never further back than this
+    for complaint in repository.complaints_with_running_deadlines(session, horizon):
+        today = local_today(complaint, now)
+        for deadline, due in repository.running_deadlines(complaint):
+            if today > due:
+                if repository.record_alert(session, complaint.id, deadline, "breach", due):
+                    _breach(session, complaint, deadline, due)
+                    report.breaches += 1
+            elif today >= _previous_working_day(due):
+                if repository.record_alert(session, complaint.id, deadline, "reminder", due):
+                    notify_officers(session, complaint, desk_texts.reminder(complaint, deadline, due))
+                    report.reminders += 1
+    for complaint in repository.complaints_awaiting_confirmation(session, now - timedelta(days=CONFIRMATION_DAYS)):
+        complaint.status, complaint.closed_at = Status.ditutup.value, now
+        _touch(session, complaint)
+        _event(session, complaint, "status", SYSTEM, "tidak ada jawaban pelapor dalam 14 hari",
+               from_status="selesai", to_status="ditutup")
+        agency = _agency(session, complaint)
+        push_to_citizen(session, complaint, "status", lambda language, c=complaint, a=agency: texts.status_push(c, a, None, language))
+        report.closed += 1
+    return report
+
+
+def _breach(session: Session, complaint: Complaint, deadline: str, due: date) -> None:
+    _event(session, complaint, "breach", SYSTEM, desk_texts.breach_note(deadline, due))
+    text = desk_texts.breach(complaint, deadline, due)
+    told = notify_officers(session, complaint, text, (OfficerRole.supervisor,))
+    if not told:  # an agency without a supervisor: the national administrators step in
+        national = repository.national_queue(session)
+        for urn in repository.officer_urns(session, national.id, (OfficerRole.admin, OfficerRole.supervisor)):
+            send_to_urn(session, urn, text, complaint)

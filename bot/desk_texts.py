@@ -1,0 +1,235 @@
+"""What the bot tells officers: notifications, answers to their commands, reminders. Indonesian.
+
+Officers are civil servants of Indonesian agencies working in Indonesian, so these texts have no
+English catalog (citizen-facing texts do: bot/texts.py). They name the ticket first, so that a
+reply to the message (or ``/balas <tiket>``) is obvious. No text here ever carries the address of
+an anonymous reporter: callers pass ``reporter`` only when the complaint is not anonymous.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from babel.dates import format_date
+
+from bot import categories
+from bot.regions import place_of_codes
+from storage.models import Agency, Attachment, Complaint, ComplaintEvent
+from storage.tickets import format_ticket
+
+DEADLINE_NAMES = {"verify": "verifikasi", "followup": "tindak lanjut pertama", "resolve": "target penyelesaian"}
+STATUS_WORDS = {
+    "diterima": "DITERIMA", "diteruskan": "DITERUSKAN", "diproses": "DIPROSES",
+    "selesai": "SELESAI", "ditutup": "DITUTUP", "ditolak": "DITOLAK",
+}
+_KINDS = {"image": "foto", "video": "video", "audio": "rekaman suara", "document": "dokumen"}
+
+HELP = (
+    "Perintah petugas:\n"
+    "/daftar - laporan terbuka, tenggat terdekat dulu\n"
+    "/tiket <tiket> - rincian dan riwayat\n"
+    "/balas <tiket> <pesan> - pesan ke pelapor (atau balas langsung pesan notifikasi)\n"
+    "/status <tiket> <diteruskan|diproses|selesai|ditolak> [catatan]\n"
+    "/alihkan <tiket> <kode instansi> [catatan]"
+)
+
+
+def _t(complaint: Complaint) -> str:
+    return format_ticket(complaint.ticket)
+
+
+def day(value: date) -> str:
+    return format_date(value, "EEE d MMM y", locale="id")
+
+
+def place(complaint: Complaint) -> str:
+    named = place_of_codes(complaint.region_code, complaint.district_code)
+    parts = [p for p in (named, complaint.address) if p]
+    return " / ".join(parts) if parts else "lokasi belum jelas"
+
+
+def attachments(items: list[Attachment]) -> str | None:
+    if not items:
+        return None
+    counts = Counter(_KINDS[a.kind] for a in items if a.kind in _KINDS)
+    parts = [f"{n} {kind}" for kind, n in counts.items()]
+    parts += [f"titik lokasi {a.latitude:.5f},{a.longitude:.5f}" for a in items if a.kind == "location"]
+    return "Lampiran: " + ", ".join(parts)
+
+
+def new_complaint(complaint: Complaint, agency: Agency, items: list[Attachment], reporter: str | None) -> str:
+    lines = [
+        f"Laporan baru {_t(complaint)} untuk {agency.name}",
+        f"Kategori: {categories.label(complaint.category)}",
+        f"Lokasi: {place(complaint)}",
+        f"Isi: {complaint.description}",
+    ]
+    if (listed := attachments(items)) is not None:
+        lines.append(listed)
+    lines.append(f"Pelapor: {reporter}" if reporter else "Pelapor: anonim (balasan tetap sampai lewat bot)")
+    if complaint.confidential:
+        lines.append("RAHASIA: jangan dipublikasikan.")
+    if complaint.verify_due:
+        lines.append(f"Verifikasi paling lambat {day(complaint.verify_due)}.")
+    lines.append(f"Balas pesan ini untuk menjawab pelapor, atau /status {complaint.ticket} diteruskan.")
+    return "\n".join(lines)
+
+
+def citizen_answer(complaint: Complaint, text: str) -> str:
+    return f"Jawaban pelapor {_t(complaint)}: {text}\nBalas pesan ini untuk menjawab."
+
+
+def confirmed(complaint: Complaint, rating: int | None) -> str:
+    rated = f" Nilai: {rating}/5." if rating else ""
+    return f"Pelapor {_t(complaint)} menyatakan masalah sudah selesai. Laporan DITUTUP.{rated}"
+
+
+def reopened(complaint: Complaint, comment: str | None) -> str:
+    said = f' Kata pelapor: "{comment}"' if comment else ""
+    return f"Pelapor {_t(complaint)} menyatakan masalah BELUM selesai; laporan dibuka kembali (DIPROSES).{said}"
+
+
+def reminder(complaint: Complaint, deadline: str, due: date) -> str:
+    return (
+        f"Pengingat: tenggat {DEADLINE_NAMES[deadline]} tiket {_t(complaint)} jatuh {day(due)}. "
+        f"Status kini {STATUS_WORDS[complaint.status]}. /tiket {complaint.ticket}"
+    )
+
+
+def breach_note(deadline: str, due: date) -> str:
+    return f"tenggat {DEADLINE_NAMES[deadline]} {due.isoformat()} terlewati"
+
+
+def breach(complaint: Complaint, deadline: str, due: date) -> str:
+    return (
+        f"TENGGAT TERLEWATI: {DEADLINE_NAMES[deadline]} tiket {_t(complaint)} ({day(due)}). "
+        f"Status {STATUS_WORDS[complaint.status]}. /tiket {complaint.ticket}"
+    )
+
+
+def reroute_note(source: Agency, target: Agency, note: str | None) -> str:
+    text = f"dialihkan dari {source.code} ke {target.code}"
+    return f"{text}: {note.strip()}" if note and note.strip() else text
+
+
+# ---------------------------------------------------------------- answers to commands
+
+
+def not_in_queue(ticket: str) -> str:
+    return f"Tiket {format_ticket(ticket)} tidak ada di antrean instansi Anda."
+
+
+def invalid_ticket(text: str) -> str:
+    return f"'{text}' bukan nomor tiket yang valid (8 angka, contoh 1234-5678)."
+
+
+def already(complaint: Complaint) -> str:
+    return f"Tiket {_t(complaint)} sudah berstatus {STATUS_WORDS[complaint.status]}."
+
+
+def bad_transition(complaint: Complaint, new_status: str) -> str:
+    allowed = {
+        "diterima": "diteruskan, diproses atau ditolak",
+        "diteruskan": "diproses, selesai atau ditolak",
+        "diproses": "selesai atau ditolak",
+    }.get(complaint.status)
+    now = STATUS_WORDS[complaint.status]
+    if allowed is None:
+        return f"Tiket {_t(complaint)} sudah {now}; statusnya tidak bisa diubah lagi."
+    return f"Tiket {_t(complaint)} berstatus {now}: hanya bisa diubah ke {allowed}."
+
+
+def unknown_status(word: str) -> str:
+    return f"Status '{word}' tidak dikenal. Pilih: diteruskan, diproses, selesai, ditolak."
+
+
+def reason_required() -> str:
+    return "Penolakan wajib disertai alasan: /status <tiket> ditolak <alasan>."
+
+
+def empty_reply() -> str:
+    return "Pesannya kosong. Tulis: /balas <tiket> <pesan>."
+
+
+def closed(complaint: Complaint) -> str:
+    return f"Tiket {_t(complaint)} sudah {STATUS_WORDS[complaint.status]}."
+
+
+def unknown_agency(code: str) -> str:
+    return f"Instansi dengan kode '{code}' tidak ada. Kode tertera di daftar instansi (aduan agency list)."
+
+
+def same_agency(agency: Agency) -> str:
+    return f"Laporan itu sudah di {agency.name}."
+
+
+def status_changed(complaint: Complaint) -> str:
+    return f"Tiket {_t(complaint)} kini {STATUS_WORDS[complaint.status]}. Pelapor sudah diberi tahu."
+
+
+def reply_sent(complaint: Complaint) -> str:
+    return f"Pesan Anda untuk pelapor {_t(complaint)} sudah dikirim."
+
+
+def rerouted(complaint: Complaint, target: Agency) -> str:
+    return f"Tiket {_t(complaint)} dialihkan ke {target.name}. Pelapor sudah diberi tahu."
+
+
+def unknown_command() -> str:
+    return "Perintah tidak dikenal.\n" + HELP
+
+
+def usage(command: str) -> str:
+    forms = {
+        "balas": "/balas <tiket> <pesan>",
+        "status": "/status <tiket> <diteruskan|diproses|selesai|ditolak> [catatan]",
+        "tiket": "/tiket <tiket>",
+        "alihkan": "/alihkan <tiket> <kode instansi> [catatan]",
+    }
+    return f"Cara pakai: {forms[command]}"
+
+
+def deadlines_line(running: list[tuple[str, date]], breached: list[str]) -> str | None:
+    parts = [f"{DEADLINE_NAMES[name]} {day(due)}" for name, due in running]
+    parts += [f"TERLEWATI: {DEADLINE_NAMES[name]}" for name in breached]
+    return "Tenggat: " + "; ".join(parts) if parts else None
+
+
+def ticket_detail(
+    complaint: Complaint,
+    agency: Agency,
+    history: list[ComplaintEvent],
+    running: list[tuple[str, date]],
+    breached: list[str],
+    reporter: str | None,
+) -> str:
+    lines = [
+        f"Tiket {_t(complaint)} - {STATUS_WORDS[complaint.status]} - {agency.name}",
+        f"Kategori: {categories.label(complaint.category)}",
+        f"Lokasi: {place(complaint)}",
+        f"Isi: {complaint.description}",
+        f"Pelapor: {reporter}" if reporter else "Pelapor: anonim",
+    ]
+    if (deadlines := deadlines_line(running, breached)) is not None:
+        lines.append(deadlines)
+    if complaint.rating:
+        lines.append(f"Nilai pelapor: {complaint.rating}/5")
+    lines.append("Riwayat:")
+    for event in history[-10:]:
+        what = STATUS_WORDS.get(event.to_status or "", event.kind) if event.kind == "status" else event.kind
+        note = f": {event.note}" if event.note else ""
+        lines.append(f"- {format_date(event.created_at, 'd/M', locale='id')} {what} ({event.actor_type}){note}"[:200])
+    return "\n".join(lines)
+
+
+def open_list(rows: list[tuple[Complaint, tuple[date, str] | None, bool]]) -> str:
+    if not rows:
+        return "Tidak ada laporan terbuka di antrean Anda."
+    lines = ["Laporan terbuka (tenggat terdekat dulu):"]
+    for complaint, nearest, breached in rows:
+        due = f" {DEADLINE_NAMES[nearest[1]]} {day(nearest[0])}" if nearest else ""
+        flag = " TERLEWATI" if breached else ""
+        lines.append(f"{_t(complaint)} {STATUS_WORDS[complaint.status]}{due}{flag} - {complaint.description[:40]}")
+    return "\n".join(lines)
+
