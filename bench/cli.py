@@ -14,10 +14,12 @@ from datetime import datetime
 from pathlib import Path
 
 from bench import machine, report
+from bench.fake_twilio import CapturingTwilio
 from bench.stack import Stack, start_stack
 from bot.cli import ROOT
 
 PARTS = ("latency", "store", "sms", "memory")
+LATENCY_PATHS = ("app", "rasa", "simulator")
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -42,12 +44,14 @@ def _ints(text: str) -> list[int]:
     return values
 
 
-def _parts(text: str) -> list[str]:
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    unknown = set(parts) - set(PARTS)
-    if unknown or not parts:
-        raise argparse.ArgumentTypeError(f"parts are {', '.join(PARTS)}")
-    return parts
+def _choices(allowed: tuple[str, ...]):
+    def parse(text: str) -> list[str]:
+        chosen = [p.strip() for p in text.split(",") if p.strip()]
+        if set(chosen) - set(allowed) or not chosen:
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(allowed)}")
+        return chosen
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,9 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bench",
         description="Aduan's benchmarks: turn latency app vs Rasa, memory, store operations, SMS cost.",
     )
-    parser.add_argument("--parts", type=_parts, default=list(PARTS), help="comma-separated: latency,store,sms,memory (default: all)")
+    parser.add_argument("--parts", type=_choices(PARTS), default=list(PARTS), help="comma-separated: latency,store,sms,memory (default: all)")
     parser.add_argument("--sizes", type=_ints, help="store sizes in complaints (default 10000,100000,1000000; --quick 1000,5000); 10k and 1m work")
     parser.add_argument("--concurrency", type=_ints, help="simulated citizens at once (default 1,10,50; --quick 1,5)")
+    parser.add_argument(
+        "--latency-paths", type=_choices(LATENCY_PATHS), default=list(LATENCY_PATHS),
+        help="latency paths: app (Twilio SMS webhook), rasa (the engine alone), simulator (default all three)",
+    )
     parser.add_argument("--quick", action="store_true", help="a small smoke run of every selected part (a few minutes)")
     parser.add_argument("--backends", default="sqlite,postgresql", help="store backends: sqlite,postgresql (default both)")
     parser.add_argument("--repetitions", type=int, help="timed repetitions per store read (writes: half); default 300, --quick 30")
@@ -89,6 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         "quick": args.quick,
         "sizes": sorted(set(args.sizes or preset["sizes"])),
         "concurrency": args.concurrency or preset["concurrency"],
+        "latency_paths": args.latency_paths,
         "backends": [b.strip() for b in args.backends.split(",") if b.strip()],
         "repetitions": args.repetitions or preset["repetitions"],
         "min_turns": args.min_turns or preset["min_turns"],
@@ -139,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _stack_parts(config: dict, results: dict, workdir: Path, pg_admin_url: str) -> None:
+    twilio = CapturingTwilio().start()  # the SMS provider's REST API, on loopback; stopped after the stack
     database_url, drop = None, None
     if config["stack_db"] == "postgresql":
         from bench.store import postgres_backend
@@ -148,7 +158,7 @@ def _stack_parts(config: dict, results: dict, workdir: Path, pg_admin_url: str) 
         database_url, drop = backend.url, backend.close
     stack: Stack | None = None
     try:
-        stack = start_stack(workdir / "stack", database_url)
+        stack = start_stack(workdir / "stack", database_url, twilio)
         results["stack"] = {
             "startup_seconds": round(stack.startup_seconds, 1),
             "health": stack.health(),
@@ -156,7 +166,7 @@ def _stack_parts(config: dict, results: dict, workdir: Path, pg_admin_url: str) 
             "app_pid": stack.process.pid,
             "engine_pids": stack.engine_pids,
             "processes": {str(pid): command for pid, command in stack.sampler.commands.items()},
-            "twilio_adapter_in_tree": (ROOT / "channels" / "twilio.py").exists(),
+            "sms_provider": f"Twilio, REST API faked at {twilio.url}",
             "trained_during_start": stack.sampler.trained_during_start,
         }
         time.sleep(2)
@@ -165,7 +175,7 @@ def _stack_parts(config: dict, results: dict, workdir: Path, pg_admin_url: str) 
         if "latency" in config["parts"] or "memory" in config["parts"]:
             from bench import latency
 
-            measured = latency.run(stack, config["concurrency"], config["min_turns"])
+            measured = latency.run(stack, config["concurrency"], config["min_turns"], config["latency_paths"])
             if "latency" in config["parts"]:
                 results["parts"]["latency"] = measured
             if "memory" in config["parts"]:
@@ -182,6 +192,8 @@ def _stack_parts(config: dict, results: dict, workdir: Path, pg_admin_url: str) 
             stack.stop()
             results.setdefault("stack", {})["exit_code"] = stack.process.returncode
             results["stack"]["log"] = _log_summary(stack.log)
+            results["stack"]["twilio_api_requests"] = twilio.requests
+        twilio.stop()
         if drop is not None:
             drop()
 

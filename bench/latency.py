@@ -1,15 +1,17 @@
 """Part 1, latency: N concurrent simulated citizens, each running scripted complaint dialogues.
 
-Every turn is timed from sending the request to receiving the response, on two paths:
+The same dialogues, with fresh senders, on three paths (each turn timed from the request):
 
-* ``app``: the app's simulator channel, ``POST /simulator/messages`` (the real pipeline: the
-  inbound message is stored, the turn goes to Rasa, the replies go through the outbox and the
-  dispatcher, and the response lists what was delivered during the turn);
+* ``app``: Twilio's SMS webhook, ``POST /webhooks/twilio`` with the form fields Twilio sends and
+  a valid X-Twilio-Signature. The app stores the message and answers at once with empty TwiML;
+  the turn runs in the background and its replies leave through the outbox and the dispatcher
+  as calls to Twilio's REST API, here a fake on loopback (bench/fake_twilio.py). The turn ends
+  when the last of its SMS reaches that API (see ``TwilioPath``);
+* ``simulator``: the app's simulator channel, ``POST /simulator/messages``, which runs the turn
+  and dispatches its replies inside the request: the pipeline without the provider's round trips;
 * ``rasa``: Rasa's REST channel directly, ``POST /webhooks/rest/webhook`` with a fresh
   ``sim-sms:+62...`` sender: the engine alone, the floor. Rasa still calls the custom actions,
-  which the app serves, so both paths do the same dialogue work.
-
-The Twilio adapter does not exist yet, so there is no real SMS provider path to measure.
+  which the app serves, so every path does the same dialogue work.
 """
 
 from __future__ import annotations
@@ -25,11 +27,24 @@ from dataclasses import dataclass, field
 import httpx
 
 from bench.corpus import LATENCY_DIALOGUES, STATUS_CHECK
+from bench.fake_twilio import CapturingTwilio, RepliesTimeout, TwilioWebhooks
 from bench.stack import Stack
 from bench.stats import summary_ms
 
 TICKET = re.compile(r"nomor tiket\s+(\d{4}-\d{4})\b", re.IGNORECASE)  # the filing reply, not the help text's example
 TIMEOUT = 180.0
+PATHS = ("app", "rasa", "simulator")
+# Twilio path: how long a turn's SMS may pause before the turn is taken as complete without the
+# calibrated count (calibration: CALIBRATION_QUIET; measurement: SHORT_TURN_QUIET, a fallback
+# that should not happen), and how long to wait after a level for SMS that come late.
+CALIBRATION_QUIET = 1.0
+SHORT_TURN_QUIET = 10.0
+LATE_WAIT = 3.0
+
+
+def is_busy(text: str) -> bool:
+    """The app's "layanan sedang sibuk" notice: Rasa timed out, the real answer comes after a retry."""
+    return "sedang sibuk" in text.lower()
 
 
 class Senders:
@@ -45,7 +60,7 @@ class Senders:
 
 @dataclass
 class PathResult:
-    path: str  # app | rasa
+    path: str  # app | rasa | simulator
     concurrency: int
     dialogues: int
     turns: int = 0
@@ -54,8 +69,11 @@ class PathResult:
     status_checks_failed: int = 0
     empty_replies: int = 0  # turns answered with no message at all
     busy_notices: int = 0  # turns answered with the app's "service busy, saved, will answer" notice
-    empty_reply_senders: dict[str, int] = field(default_factory=dict)  # app path: sender -> SMS seen in responses
-    answered_elsewhere: int | None = None  # of those senders, how many got more SMS than the responses showed
+    received: dict[str, int] = field(default_factory=dict)  # sender -> messages seen in its turns
+    empty_reply_senders: set[str] = field(default_factory=set)
+    answered_elsewhere: int | None = None  # simulator: dialogues with an empty turn whose citizen got more SMS
+    short_turns: int = 0  # app: turns taken as complete with fewer SMS than calibrated
+    late_messages: int | None = None  # app: SMS that reached Twilio after their turn was taken as complete
     wall_seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     by_position: dict[int, list[float]] = field(default_factory=dict)
@@ -74,6 +92,8 @@ class PathResult:
             "empty_replies": self.empty_replies,
             "busy_notices": self.busy_notices,
             "empty_reply_dialogues_answered_outside_the_request": self.answered_elsewhere,
+            "short_turns": self.short_turns,
+            "late_messages": self.late_messages,
             "wall_seconds": round(self.wall_seconds, 3),
             "messages_per_second": round(throughput, 3) if throughput else None,
             **summary_ms(self.latencies),
@@ -82,26 +102,46 @@ class PathResult:
         }
 
 
-class Path_:
-    """How one turn is sent on a path, and how its replies are read."""
+@dataclass
+class Turn:
+    replies: list[str]
+    seconds: float
+    short: bool = False  # fewer replies than expected
 
-    def __init__(self, name: str, stack: Stack, senders: Senders) -> None:
-        self.name = name
+
+class Path_:
+    """How one turn is sent on a path, and when it counts as answered: here, when the response arrives."""
+
+    name = ""
+    prefix = "0812"
+
+    def __init__(self, stack: Stack, senders: Senders) -> None:
         self.stack = stack
         self.senders = senders
 
     def new_sender(self) -> str:
-        if self.name == "app":
-            return self.senders.next("0812")  # the simulator turns it into sim-sms:+62812...
+        return self.senders.next(self.prefix)
+
+    async def turn(self, client: httpx.AsyncClient, sender: str, text: str, key: tuple[int, int]) -> Turn:
+        """``key``: (dialogue, position in it), for paths that know what a turn answers."""
+        started = time.perf_counter()
+        replies = await self.send(client, sender, text)
+        return Turn(replies, time.perf_counter() - started)
+
+    async def send(self, client: httpx.AsyncClient, sender: str, text: str) -> list[str]:
+        raise NotImplementedError
+
+    async def after_level(self, client: httpx.AsyncClient, result: PathResult) -> None:
+        """Checks once a level is done (not timed)."""
+
+
+class RasaPath(Path_):
+    name = "rasa"
+
+    def new_sender(self) -> str:
         return "sim-sms:+62" + self.senders.next("0813")[1:]  # what the app would send Rasa
 
-    async def turn(self, client: httpx.AsyncClient, sender: str, text: str) -> list[str]:
-        if self.name == "app":
-            response = await client.post(
-                f"{self.stack.base_url}/simulator/messages", json={"channel": "sms", "sender": sender, "text": text}
-            )
-            response.raise_for_status()
-            return response.json()["replies"]
+    async def send(self, client: httpx.AsyncClient, sender: str, text: str) -> list[str]:
         response = await client.post(
             f"{self.stack.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
         )
@@ -109,35 +149,127 @@ class Path_:
         return [r.get("text") or "" for r in response.json() or []]
 
 
+class SimulatorPath(Path_):
+    name = "simulator"
+
+    async def send(self, client: httpx.AsyncClient, sender: str, text: str) -> list[str]:
+        response = await client.post(
+            f"{self.stack.base_url}/simulator/messages", json={"channel": "sms", "sender": sender, "text": text}
+        )
+        response.raise_for_status()
+        return response.json()["replies"]
+
+    async def after_level(self, client: httpx.AsyncClient, result: PathResult) -> None:
+        """Did the citizens with an empty turn get the answer anyway (another task ran the turn)?"""
+        if not result.empty_reply_senders:
+            return
+        await asyncio.sleep(LATE_WAIT)  # let background loops finish
+        answered = 0
+        for sender in result.empty_reply_senders:
+            try:
+                response = await client.get(
+                    f"{self.stack.base_url}/simulator/messages", params={"channel": "sms", "sender": sender}
+                )
+            except httpx.HTTPError as exc:
+                result.examples.append(f"checking empty replies failed: {type(exc).__name__}: {exc}"[:200])
+                return
+            if response.status_code == 200 and len(response.json()["messages"]) > result.received[sender]:
+                answered += 1
+        result.answered_elsewhere = answered
+
+
+class TwilioPath(Path_):
+    """A citizen's SMS through Twilio: a signed webhook in, the replies out through the fake REST API.
+
+    The webhook's response (empty TwiML) says nothing about the answer, so a turn runs from sending
+    the webhook to the arrival at the fake of the last SMS that answers it, matched by To. How many
+    SMS answer a turn is learned per (dialogue, position) from a calibration run, one citizen at a
+    time: the SMS that came until none came for ``CALIBRATION_QUIET`` s (the dispatcher sends a
+    turn's SMS in one pass, milliseconds apart). A measured turn is complete when that many have
+    arrived; "sedang sibuk" notices do not count. Should fewer come, the turn is taken as complete
+    after ``SHORT_TURN_QUIET`` s of silence and counted short; SMS that come after a turn was taken
+    as complete are counted late at the end of the level (they would have been taken for the next
+    turn's). Neither waiting time is part of any latency: a turn ends at its last SMS.
+    """
+
+    name = "app"
+    prefix = "+62815"  # Twilio sends E.164
+
+    def __init__(self, stack: Stack, senders: Senders) -> None:
+        super().__init__(stack, senders)
+        if stack.twilio is None:
+            raise RuntimeError("the stack was started without the fake Twilio")
+        self.twilio: CapturingTwilio = stack.twilio
+        self.webhooks = TwilioWebhooks(stack.env["PUBLIC_BASE_URL"], self.twilio.account_sid, self.twilio.auth_token)
+        self.expected: dict[tuple[int, int], int] = {}
+
+    async def calibrate(self) -> None:
+        """Every dialogue once, one at a time, to learn how many SMS answer each of its turns."""
+        self.twilio.attach(asyncio.get_running_loop())
+        self.expected.clear()
+        result = await run_path(self, 1, len(LATENCY_DIALOGUES))
+        if result.errors or result.dialogues_without_ticket:
+            raise RuntimeError(f"calibration of the Twilio path failed: {result.summary()['examples']}")
+
+    async def turn(self, client: httpx.AsyncClient, sender: str, text: str, key: tuple[int, int]) -> Turn:
+        body, headers = self.webhooks.request(sender, text)
+        expected = self.expected.get(key)
+        before = self.twilio.count(sender)
+        started = time.perf_counter()
+        response = await client.post(self.webhooks.url, content=body, headers=headers)
+        response.raise_for_status()
+        try:
+            arrivals = await self.twilio.replies(
+                sender,
+                before,
+                expected=expected,
+                counts=lambda body: not is_busy(body),
+                timeout=TIMEOUT,
+                quiet=CALIBRATION_QUIET if expected is None else SHORT_TURN_QUIET,
+            )
+        except RepliesTimeout as exc:
+            raise TimeoutError(f"no complete answer to {text!r} after {TIMEOUT:.0f} s ({exc})") from None
+        answers = sum(not is_busy(a.body) for a in arrivals)
+        if expected is None:
+            self.expected[key] = answers
+        return Turn([a.body for a in arrivals], arrivals[-1].at - started, short=expected is not None and answers < expected)
+
+    async def after_level(self, client: httpx.AsyncClient, result: PathResult) -> None:
+        await asyncio.sleep(LATE_WAIT)
+        result.late_messages = sum(self.twilio.count(s) - n for s, n in result.received.items())
+
+
 async def _citizen(path: Path_, client: httpx.AsyncClient, index: int, repetitions: int, result: PathResult) -> None:
     for repetition in range(repetitions):
-        dialogue = LATENCY_DIALOGUES[(index + repetition) % len(LATENCY_DIALOGUES)]
+        dialogue_index = (index + repetition) % len(LATENCY_DIALOGUES)
+        dialogue = LATENCY_DIALOGUES[dialogue_index]
         sender = path.new_sender()
+        result.received[sender] = 0
         ticket = None
-        received = 0
         for position, text in enumerate((*dialogue, STATUS_CHECK)):
             if text == STATUS_CHECK:
                 if ticket is None:
                     break  # nothing to check; counted below
                 text = STATUS_CHECK.format(ticket=ticket)
-            started = time.perf_counter()
             try:
-                replies = await path.turn(client, sender, text)
-            except (httpx.HTTPError, ValueError, KeyError) as exc:
+                turn = await path.turn(client, sender, text, (dialogue_index, position))
+            except (httpx.HTTPError, TimeoutError, ValueError, KeyError) as exc:
                 result.errors += 1
                 result.examples.append(f"{type(exc).__name__}: {exc}"[:200])
                 break
-            elapsed = time.perf_counter() - started
-            result.latencies.append(elapsed)
-            result.by_position.setdefault(position, []).append(elapsed)
+            result.latencies.append(turn.seconds)
+            result.by_position.setdefault(position, []).append(turn.seconds)
             result.turns += 1
-            received += len(replies)
-            if not replies:
+            result.received[sender] += len(turn.replies)
+            if turn.short:
+                result.short_turns += 1
+                result.examples.append(f"fewer SMS than calibrated for {text!r} (turn {position + 1})")
+            if not turn.replies:
                 result.empty_replies += 1
-                result.empty_reply_senders[sender] = -1
+                result.empty_reply_senders.add(sender)
                 result.examples.append(f"no reply to {text!r} (turn {position + 1})")
-            joined = "\n".join(replies)
-            if "sedang sibuk" in joined.lower():
+            joined = "\n".join(turn.replies)
+            if is_busy(joined):
                 result.busy_notices += 1
             if text.startswith("cek status"):
                 if ticket not in joined:
@@ -147,8 +279,6 @@ async def _citizen(path: Path_, client: httpx.AsyncClient, index: int, repetitio
                 ticket = match.group(1)
         if ticket is None:
             result.dialogues_without_ticket += 1
-        if sender in result.empty_reply_senders:
-            result.empty_reply_senders[sender] = received
 
 
 async def run_path(path: Path_, concurrency: int, repetitions: int) -> PathResult:
@@ -158,15 +288,8 @@ async def run_path(path: Path_, concurrency: int, repetitions: int) -> PathResul
         started = time.perf_counter()
         await asyncio.gather(*(_citizen(path, client, i, repetitions, result) for i in range(concurrency)))
         result.wall_seconds = time.perf_counter() - started
-        if path.name == "app" and result.empty_reply_senders:
-            await asyncio.sleep(3)  # let background loops finish
-            result.answered_elsewhere = 0
-            for sender, received in result.empty_reply_senders.items():
-                response = await client.get(
-                    f"{path.stack.base_url}/simulator/messages", params={"channel": "sms", "sender": sender}
-                )
-                if response.status_code == 200 and len(response.json()["messages"]) > received:
-                    result.answered_elsewhere += 1
+        path.stack.check_alive()  # a stack that stopped under us explains the errors better than the checks below
+        await path.after_level(client, result)
     return result
 
 
@@ -176,23 +299,34 @@ def repetitions_for(concurrency: int, min_turns: int) -> int:
     return max(1, math.ceil(min_turns / (concurrency * turns_per_dialogue)))
 
 
-def run(stack: Stack, concurrency_levels: list[int], min_turns: int) -> dict:
+def run(stack: Stack, concurrency_levels: list[int], min_turns: int, paths: tuple[str, ...] | list[str] = PATHS) -> dict:
     senders = Senders()
-    app, rasa = Path_("app", stack, senders), Path_("rasa", stack, senders)
+    kinds = {"rasa": RasaPath, "app": TwilioPath, "simulator": SimulatorPath}
+    # The floor first, then the app, on the same (growing) tracker store.
+    selected = [kinds[name](stack, senders) for name in ("rasa", "app", "simulator") if name in paths]
     levels = []
+    calibration: dict = {}
 
     async def main() -> None:
         stack.sampler.set_phase("latency: warm-up")
-        for path in (rasa, app):  # the first turns load TensorFlow graphs and caches: not measured
-            await run_path(path, 1, 2)
+        for path in selected:  # the first turns load TensorFlow graphs and caches: not measured
+            if isinstance(path, TwilioPath):
+                print("[latency] app : calibrating the Twilio path (every dialogue once) ...", end=" ", flush=True)
+                await path.calibrate()
+                calibration["sms_per_turn"] = [
+                    [path.expected.get((d, p)) for p in range(len(LATENCY_DIALOGUES[d]) + 1)]
+                    for d in range(len(LATENCY_DIALOGUES))
+                ]
+                print(f"SMS per turn {calibration['sms_per_turn']}", flush=True)
+            else:
+                await run_path(path, 1, 2)
         for concurrency in concurrency_levels:
             repetitions = repetitions_for(concurrency, min_turns)
             level = {"concurrency": concurrency, "dialogues_per_citizen": repetitions}
-            # The floor first, then the app, on the same (growing) tracker store.
-            for path in (rasa, app):
+            for path in selected:
                 stack.sampler.set_phase(f"latency: {path.name} x{concurrency}")
                 print(
-                    f"[latency] {path.name:4}: {concurrency} citizens x {repetitions} dialogues ...",
+                    f"[latency] {path.name:9}: {concurrency} citizens x {repetitions} dialogues ...",
                     end=" ", flush=True,
                 )
                 result = await run_path(path, concurrency, repetitions)
@@ -203,34 +337,27 @@ def run(stack: Stack, concurrency_levels: list[int], min_turns: int) -> dict:
                     f"{summary['turns']} turns in {summary['wall_seconds']:.1f} s, "
                     f"{summary['messages_per_second']} msg/s, p50 {summary['p50_ms']} ms, p95 {summary['p95_ms']} ms, "
                     f"errors {summary['errors']}, without ticket {summary['dialogues_without_ticket']}, "
-                    f"empty replies {summary['empty_replies']}, busy notices {summary['busy_notices']}",
+                    f"empty replies {summary['empty_replies']}, busy notices {summary['busy_notices']}"
+                    + (f", short turns {summary['short_turns']}, late SMS {summary['late_messages']}" if path.name == "app" else ""),
                     flush=True,
                 )
-            level["ratios"] = _ratios(level["app"], level["rasa"])
+            if "rasa" in level:
+                level["ratios"] = {name: _ratios(level[name], level["rasa"]) for name in ("app", "simulator") if name in level}
             levels.append(level)
         stack.sampler.set_phase("after latency")
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        if stack.twilio is not None:
+            stack.twilio.attach(None)
     return {
-        "note": _provider_note(),
+        "paths": [p.name for p in selected],
+        "app_path": "twilio",
+        "twilio_calibration": calibration,
         "dialogues": [list(d) + [STATUS_CHECK] for d in LATENCY_DIALOGUES],
         "levels": levels,
     }
-
-
-def _provider_note() -> str:
-    from bot.cli import ROOT
-
-    if (ROOT / "channels" / "twilio.py").exists():
-        return (
-            "No real SMS provider path is measured: the Twilio adapter (channels/twilio.py) is being written and is "
-            "not part of this benchmark (it needs provider credentials), so the app path is the simulator channel "
-            "(POST /simulator/messages), the real pipeline with a pretend provider."
-        )
-    return (
-        "The Twilio adapter does not exist yet: the app path is the simulator channel "
-        "(POST /simulator/messages), the real pipeline with a pretend provider."
-    )
 
 
 def _ratios(app: dict, rasa: dict) -> dict:

@@ -53,14 +53,42 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+LATENCY_LABELS = {"app": "app (Twilio SMS)", "simulator": "app (simulator)", "rasa": "rasa"}
+
+
+def _latency_paths(latency: dict) -> tuple[list[str], dict[str, str]]:
+    """The measured paths in report order, and their labels (in runs before the Twilio path, `app` was the simulator)."""
+    if latency.get("app_path") == "twilio":
+        return [p for p in ("app", "simulator", "rasa") if p in latency["paths"]], LATENCY_LABELS
+    return ["app", "rasa"], {"app": "app (simulator)", "rasa": "rasa"}
+
+
+def _ratios(level: dict) -> dict[str, dict]:
+    ratios = level.get("ratios") or {}
+    return {"app": ratios} if "p95_app_over_rasa" in ratios else ratios  # older runs: one app path
+
+
 def _latency(latency: dict, stack: dict) -> list[str]:
+    paths, labels = _latency_paths(latency)
+    described = {
+        "app": "*app (Twilio SMS)* = `POST /webhooks/twilio` with the form fields Twilio sends and a valid "
+        "X-Twilio-Signature; the app acknowledges at once and answers through the outbox with calls to Twilio's REST "
+        "API (a fake on loopback): timed from the webhook to the arrival of the last SMS that answers the turn (how many "
+        "SMS answer each turn is calibrated per dialogue first, one citizen at a time)",
+        "simulator": "*app (simulator)* = `POST /simulator/messages`, the pipeline without the provider's round trips, "
+        "request to response",
+        "rasa": "*rasa* = `POST /webhooks/rest/webhook` on the engine directly with fresh `sim-sms:` senders (the floor; "
+        "Rasa still calls the app's custom actions), request to response",
+    }
+    if latency.get("app_path") != "twilio":
+        described["app"] = described["simulator"]  # older runs: the app path was the simulator
     lines = [
         "## 1. Turn latency: the app vs Rasa alone",
         "",
-        f"{latency['note']} Each simulated citizen runs step-by-step dialogues of 6 turns "
-        "(\"lapor\", problem, place, anonymity, \"ya\", \"cek status <ticket>\"); *app* = `POST /simulator/messages`, "
-        "*rasa* = `POST /webhooks/rest/webhook` on the engine directly with fresh `sim-sms:` senders (the floor; "
-        "Rasa still calls the app's custom actions). Per turn: request to response. "
+        (latency["note"] + " " if latency.get("note") else "")
+        + "Each simulated citizen runs step-by-step dialogues of 6 turns "
+        "(\"lapor\", problem, place, anonymity, \"ya\", \"cek status <ticket>\"); "
+        + "; ".join(described[p] for p in paths) + ". "
         f"Stack store: {stack.get('store', 'sqlite')}; model {stack.get('health', {}).get('rasa', {}).get('model', '-')}; "
         f"stack start-up {stack.get('startup_seconds', '-')} s"
         + (" (including a training: the training data changed while the benchmark started)" if stack.get("trained_during_start") else "")
@@ -70,10 +98,10 @@ def _latency(latency: dict, stack: dict) -> list[str]:
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for level in latency["levels"]:
-        for path in ("app", "rasa"):
+        for path in paths:
             s = level[path]
             lines.append(
-                f"| {level['concurrency']} | {path} | {s['dialogues']} | {s['turns']} | {s['errors']} | "
+                f"| {level['concurrency']} | {labels[path]} | {s['dialogues']} | {s['turns']} | {s['errors']} | "
                 f"{s['dialogues_without_ticket']} | {s['empty_replies']} | {fmt(s['messages_per_second'], 2)} | {fmt(s['p50_ms'])} | "
                 f"{fmt(s['p95_ms'])} | {fmt(s['p99_ms'])} | {fmt(s['max_ms'])} |"
             )
@@ -82,17 +110,17 @@ def _latency(latency: dict, stack: dict) -> list[str]:
         f"Targets: the app adds at most 10% to Rasa's p95 (ratio <= {TARGET_P95_RATIO:.2f}) and keeps >= 90% of its "
         f"throughput (ratio >= {TARGET_THROUGHPUT_RATIO:.2f}).",
         "",
-        "| citizens | app p95 / rasa p95 | p95 added ms | p95 target | app msg/s / rasa msg/s | throughput target |",
-        "|---:|---:|---:|---|---:|---|",
+        "| citizens | path | p95 / rasa p95 | p95 added ms | p95 target | msg/s / rasa msg/s | throughput target |",
+        "|---:|---|---:|---:|---|---:|---|",
     ]
     for level in latency["levels"]:
-        r = level["ratios"]
-        p95, tput = r["p95_app_over_rasa"], r["throughput_app_over_rasa"]
-        lines.append(
-            f"| {level['concurrency']} | {fmt(p95, 2)} | {fmt(r['p95_added_ms'])} | "
-            f"{_mark(None if p95 is None else p95 <= TARGET_P95_RATIO)} | {fmt(tput, 2)} | "
-            f"{_mark(None if tput is None else tput >= TARGET_THROUGHPUT_RATIO)} |"
-        )
+        for path, r in _ratios(level).items():
+            p95, tput = r["p95_app_over_rasa"], r["throughput_app_over_rasa"]
+            lines.append(
+                f"| {level['concurrency']} | {labels[path]} | {fmt(p95, 2)} | {fmt(r['p95_added_ms'])} | "
+                f"{_mark(None if p95 is None else p95 <= TARGET_P95_RATIO)} | {fmt(tput, 2)} | "
+                f"{_mark(None if tput is None else tput >= TARGET_THROUGHPUT_RATIO)} |"
+            )
     lines += [
         "",
         "Median (p50) ms by turn of the dialogue:",
@@ -101,12 +129,16 @@ def _latency(latency: dict, stack: dict) -> list[str]:
         "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for level in latency["levels"]:
-        for path in ("app", "rasa"):
+        for path in paths:
             cells = " | ".join(fmt(v) for v in level[path]["p50_ms_by_turn"])
-            lines.append(f"| {level['concurrency']} | {path} | {cells} |")
+            lines.append(f"| {level['concurrency']} | {labels[path]} | {cells} |")
+    calibrated = (latency.get("twilio_calibration") or {}).get("sms_per_turn")
+    if calibrated:
+        lines += ["", "SMS answering each turn (Twilio path calibration, one row per dialogue): "
+                  + "; ".join(", ".join(fmt(n) for n in row) for row in calibrated) + "."]
     problems = [
-        f"{level['concurrency']} citizens, {path}: {', '.join(level[path]['examples'])}"
-        for level in latency["levels"] for path in ("app", "rasa") if level[path]["examples"]
+        f"{level['concurrency']} citizens, {labels[path]}: {', '.join(level[path]['examples'])}"
+        for level in latency["levels"] for path in paths if level[path]["examples"]
     ]
     if problems:
         lines += ["", "Problems seen: " + "; ".join(problems) + "."]
@@ -119,19 +151,31 @@ def _latency(latency: dict, stack: dict) -> list[str]:
             f"{log['tracebacks']} tracebacks; e.g. {'; '.join(log['turn_failure_examples'] + log['error_examples'])[:400]}"
         )
     for level in latency["levels"]:
-        s = level["app"]
-        if s.get("busy_notices"):
-            lines.append(
-                f"- {level['concurrency']} citizens, app: {s['busy_notices']} turns answered with the \"layanan sedang "
-                "sibuk\" notice (the turn timed out and waits for a retry)."
-            )
-        if s.get("empty_replies"):
-            lines.append(
-                f"- {level['concurrency']} citizens, app: {s['empty_replies']} turns answered with an empty `replies`; in "
-                f"{s.get('empty_reply_dialogues_answered_outside_the_request')} of those dialogues the citizen did get "
-                "the answer (GET /simulator/messages lists more SMS than the responses did), i.e. another task ran the turn."
-            )
+        for path in paths:
+            lines += _latency_notes(level["concurrency"], labels[path], level[path])
     return lines + [""]
+
+
+def _latency_notes(concurrency: int, label: str, s: dict) -> list[str]:
+    notes = []
+    if s.get("busy_notices"):
+        notes.append(
+            f"- {concurrency} citizens, {label}: {s['busy_notices']} turns answered with the \"layanan sedang "
+            "sibuk\" notice (the turn timed out and waits for a retry)."
+        )
+    if s.get("empty_replies") and s.get("empty_reply_dialogues_answered_outside_the_request") is not None:
+        notes.append(
+            f"- {concurrency} citizens, {label}: {s['empty_replies']} turns answered with an empty `replies`; in "
+            f"{s['empty_reply_dialogues_answered_outside_the_request']} of those dialogues the citizen did get "
+            "the answer (GET /simulator/messages lists more SMS than the responses did), i.e. another task ran the turn."
+        )
+    if s.get("short_turns") or s.get("late_messages"):
+        notes.append(
+            f"- {concurrency} citizens, {label}: {s.get('short_turns', 0)} turns got fewer SMS than calibrated (taken as "
+            f"complete after a silence), {s.get('late_messages', 0)} SMS reached Twilio after their turn was taken as "
+            "complete: the count rule did not hold, so some of these turns' latencies are off."
+        )
+    return notes
 
 
 def _memory(memory: dict) -> list[str]:

@@ -1,6 +1,8 @@
 """The real stack as processes, started the way tests/e2e/conftest.py does: ``aduan run``.
 
 ``aduan run`` (the app, Python 3.11) starts ``rasa run`` (the engine, Python 3.10) as its child.
+Its SMS channel is Twilio pointed at a fake REST API on loopback (bench/fake_twilio.py); every
+other provider is off, whatever the environment or a .env file says, so nothing leaves the machine.
 A sampler thread reads VmRSS and VmHWM of both process trees from /proc while the stack runs.
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.fake_twilio import SMS_FROM, CapturingTwilio
 from bot.cli import ROOT
 
 STARTUP_TIMEOUT = int(os.environ.get("BENCH_STARTUP_TIMEOUT", "300"))
@@ -144,8 +147,9 @@ class MemorySampler:
         """The app's child running ``rasa run``, and everything below it (``rasa train`` and others are not the engine)."""
         tree = []
         for child in _children(self.app_pid):
-            command = self.commands.get(child) or cmdline(child)
-            self.commands[child] = command
+            command = self.commands.get(child, "")
+            if "rasa" not in command:  # re-read: right after the fork a child still shows its parent's command line
+                command = self.commands[child] = cmdline(child)
             if "rasa" in command and " run" in command:
                 tree += [child, *descendants(child)]
             elif "rasa" in command and " train" in command:
@@ -178,6 +182,7 @@ class Stack:
     log: Path
     process: subprocess.Popen
     sampler: MemorySampler
+    twilio: CapturingTwilio | None = None
     startup_seconds: float = 0.0
 
     @property
@@ -223,8 +228,29 @@ class Stack:
                     pass
 
 
-def start_stack(workdir: Path, database_url: str | None = None) -> Stack:
-    """``aduan run`` with its own store, tracker store, free ports and fresh tokens."""
+def _provider_env(base_url: str, twilio: CapturingTwilio | None) -> dict[str, str]:
+    """Twilio SMS against the fake, or no provider; set empty rather than unset, so a .env cannot switch one on."""
+    env = {
+        name: ""
+        for name in (
+            "PUBLIC_BASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_SMS_FROM", "TWILIO_WHATSAPP_FROM",
+            "TWILIO_API_URL", "TWILIO_WHATSAPP_TEMPLATE_SID", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET",
+            "TELEGRAM_API_URL", "TELEGRAM_MODE",
+        )
+    }  # fmt: skip
+    if twilio is not None:
+        env.update(
+            PUBLIC_BASE_URL=base_url,  # what the webhooks are signed over, as behind a proxy
+            TWILIO_ACCOUNT_SID=twilio.account_sid,
+            TWILIO_AUTH_TOKEN=twilio.auth_token,
+            TWILIO_SMS_FROM=SMS_FROM,
+            TWILIO_API_URL=twilio.url,
+        )
+    return env
+
+
+def start_stack(workdir: Path, database_url: str | None = None, twilio: CapturingTwilio | None = None) -> Stack:
+    """``aduan run`` with its own store, tracker store, free ports and fresh tokens (and the fake Twilio, if given)."""
     workdir.mkdir(parents=True, exist_ok=True)
     app_port, rasa_port = free_port(), free_port()
     while rasa_port == app_port:
@@ -242,6 +268,7 @@ def start_stack(workdir: Path, database_url: str | None = None) -> Stack:
         "RASA_TRACKER_DB": str(workdir / "tracker.db"),
         "SIMULATOR_ENABLED": "true",
         "LOG_LEVEL": os.environ.get("BENCH_STACK_LOG_LEVEL", "INFO"),
+        **_provider_env(f"http://127.0.0.1:{app_port}", twilio),
     }
     for variable in ("RASA_URL", "ACTION_ENDPOINT_URL"):
         env.pop(variable, None)
@@ -262,6 +289,7 @@ def start_stack(workdir: Path, database_url: str | None = None) -> Stack:
         log=log,
         process=process,
         sampler=sampler,
+        twilio=twilio,
     )
     print(f"[stack] aduan run (pid {process.pid}), app :{app_port}, rasa :{rasa_port}, log {log}", flush=True)
     try:

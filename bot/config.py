@@ -57,8 +57,9 @@ class Settings(BaseSettings):
     # the simulator channel (demos, officer training, end-to-end tests)
     simulator_enabled: bool = Field(default=True, alias="SIMULATOR_ENABLED")
 
-    # the dispatcher: attempts before an outgoing message is marked failed
-    send_max_attempts: int = Field(default=3, alias="SEND_MAX_ATTEMPTS")
+    # the dispatcher: attempts before an outgoing message is marked failed; with the backoff (5 s doubling
+    # up to 10 min) 10 attempts bridge about half an hour of provider outage
+    send_max_attempts: int = Field(default=10, alias="SEND_MAX_ATTEMPTS")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
 
     @model_validator(mode="after")

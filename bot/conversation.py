@@ -68,7 +68,8 @@ class RasaClient:
         """Tell a conversation what happened outside it (an ``EXTERNAL_`` intent); returns the bot's messages."""
         try:
             response = await self._http.post(
-                f"/conversations/{quote(sender, safe='')}/trigger_intent",
+                # Rasa (Sanic) does not percent-decode the conversation id: send the URN as it is
+                f"/conversations/{quote(sender, safe=':+')}/trigger_intent",
                 params={"token": self._token},
                 json={"name": intent, "entities": entities},
             )

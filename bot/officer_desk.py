@@ -29,8 +29,10 @@ from storage.tickets import InvalidTicket, parse_ticket
 
 COMMANDS = ("balas", "status", "tiket", "daftar", "alihkan", "bantuan", "help", "start")
 _COMMAND = re.compile(r"^/?(?P<name>[a-z]+)(?:@\w+)?(?:\s+(?P<rest>.*))?$", re.IGNORECASE | re.DOTALL)
-# 8 digits, with the separators people type between them; a 7- or 9-digit run is caught as a typo
-_TICKET = re.compile(r"^#?\s*(?P<ticket>\d(?:[\s.\-]?\d){6,8})(?![\d])\s*(?P<rest>.*)$", re.DOTALL)
+# 8 digits, with the separators people type between them, then a space or the end ("/balas 1234 5678
+# 2 petugas ..." is ticket 12345678 and a message starting with 2); any other digit run is a typo
+_TICKET = re.compile(r"^#?\s*(?P<ticket>\d(?:[\s.\-]?\d){7})(?=\s|$)\s*(?P<rest>.*)$", re.DOTALL)
+_TICKET_TYPO = re.compile(r"^#?\s*(?P<ticket>\d(?:[\s.\-]?\d){5,9})(?![\d])")
 STATUS_ALIASES = {
     "diteruskan": "diteruskan", "teruskan": "diteruskan", "verifikasi": "diteruskan",
     "diproses": "diproses", "proses": "diproses",
@@ -70,11 +72,13 @@ def handle(session: Session, officer: Officer, message: Message, now: datetime) 
 def _dispatch(session: Session, request: Request) -> str:
     match = _COMMAND.match(request.text)
     name = match.group("name").lower() if match else ""
+    rest = (match.group("rest") or "").strip() if match else ""
+    if request.quoted is not None and not request.text.startswith("/") and not _TICKET.match(rest):
+        # a plain reply to a notification goes to the reporter, even when it starts with a
+        # command word ("Status jalan sudah diperbaiki"); a command needs its slash or a ticket there
+        return _reply(session, request, request.quoted, request.text)
     if name not in COMMANDS:
-        if request.quoted is not None:  # a plain reply to a notification goes to the reporter
-            return _reply(session, request, request.quoted, request.text)
         return desk_texts.unknown_command()
-    rest = (match.group("rest") or "").strip()
     if name in ("bantuan", "help", "start"):
         return desk_texts.HELP
     if name == "daftar":
@@ -97,6 +101,8 @@ def _ticket_and_rest(session: Session, request: Request, rest: str, command: str
         except InvalidTicket:
             raise CaseworkError("invalid_ticket", desk_texts.invalid_ticket(found.group("ticket"))) from None
         return casework.complaint_for_officer(session, request.officer, ticket), found.group("rest").strip()
+    if (typo := _TICKET_TYPO.match(rest)) is not None:
+        raise CaseworkError("invalid_ticket", desk_texts.invalid_ticket(typo.group("ticket")))
     if request.quoted is not None:
         return casework.complaint_for_officer(session, request.officer, request.quoted.ticket), rest
     raise CaseworkError("usage", desk_texts.usage(command))
@@ -113,8 +119,8 @@ def _reply(session: Session, request: Request, complaint: Complaint, text: str) 
 
 
 def _status(session: Session, request: Request, complaint: Complaint, rest: str) -> str:
-    word, _, note = rest.partition(" ")
-    status = STATUS_ALIASES.get(word.strip().lower())
+    word, note = (rest.split(None, 1) + [""])[:2] if rest else ("", "")
+    status = STATUS_ALIASES.get(word.lower())
     if status is None:
         raise CaseworkError("unknown_status", desk_texts.unknown_status(word) if word else desk_texts.usage("status"))
     casework.change_status(
@@ -124,7 +130,7 @@ def _status(session: Session, request: Request, complaint: Complaint, rest: str)
 
 
 def _reroute(session: Session, request: Request, complaint: Complaint, rest: str) -> str:
-    code, _, note = rest.partition(" ")
+    code, note = (rest.split(None, 1) + [""])[:2] if rest else ("", "")
     if not code:
         raise CaseworkError("usage", desk_texts.usage("alihkan"))
     target = casework.reroute(

@@ -212,8 +212,8 @@ def status_push(complaint: Complaint, agency: Agency, note: str | None, language
             ticket=ticket, agency=agency.name, note=note or "-"
         )
     if complaint.status == "ditutup":
-        return _("Tiket {ticket} DITUTUP. Terima kasih telah melapor. Kirim LAPOR untuk laporan baru.").format(
-            ticket=ticket
+        return _("Tiket {ticket} ({agency}) DITUTUP. Terima kasih telah melapor. Kirim LAPOR untuk laporan baru.").format(
+            ticket=ticket, agency=agency.name
         )
     status = _status_labels(language).get(complaint.status, complaint.status)
     return _("Tiket {ticket}: {status} ({agency}, {when}).{note}").format(

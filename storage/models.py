@@ -193,10 +193,13 @@ class Complaint(SQLModel, table=True):
 
 
 class DeadlineAlert(SQLModel, table=True):
-    """A reminder before a deadline or a breach after it; one of each per deadline, ever."""
+    """A reminder before a deadline or a breach after it; one of each per deadline and due date.
+
+    A deadline moved (a rerouted complaint's new follow-up time) is a new deadline with its own alerts.
+    """
 
     __tablename__ = "deadline_alert"
-    __table_args__ = (UniqueConstraint("complaint_id", "deadline", "kind", name="uq_deadline_alert_once"),)
+    __table_args__ = (UniqueConstraint("complaint_id", "deadline", "kind", "due", name="uq_deadline_alert_once"),)
 
     id: int | None = Field(default=None, primary_key=True)
     complaint_id: int = Field(foreign_key="complaint.id", index=True)

@@ -814,10 +814,13 @@ def complaints_with_running_deadlines(session: Session, due_by: date) -> list[Co
 
 
 def record_alert(session: Session, complaint_id: int, deadline: str, kind: str, due: date) -> bool:
-    """Record a reminder or breach; False when it was recorded before (each is sent once)."""
+    """Record a reminder or breach; False when it was recorded before (each is sent once per due date)."""
     exists = session.exec(
         select(DeadlineAlert.id).where(
-            DeadlineAlert.complaint_id == complaint_id, DeadlineAlert.deadline == deadline, DeadlineAlert.kind == kind
+            DeadlineAlert.complaint_id == complaint_id,
+            DeadlineAlert.deadline == deadline,
+            DeadlineAlert.kind == kind,
+            DeadlineAlert.due == due,
         )
     ).first()
     if exists is not None:

@@ -5,7 +5,8 @@ outbox) and then tells the dialogue with Rasa's ``trigger_intent`` (``EXTERNAL_*
 ``action_note_push`` opens a thread when the push asks something: an officer's message (the
 citizen may answer) or "selesai" (confirm and rate). While a thread is open, the citizen's next
 message answers it whatever the NLU thinks it is (rules.yml), because "jalannya masih rusak" is
-an answer there, not a new complaint. STATUS, BANTUAN and BATAL keep working.
+an answer there, not a new complaint. STATUS, BANTUAN and BATAL keep working: a message that
+is clearly one of them, and no answer, is handed on to what answers it outside a thread.
 
 A thread ends after the answer (a long answer may come in parts: messages within
 ``ANSWER_PARTS_WINDOW`` of the first are relayed too), or when it gets old: then the message is
@@ -25,6 +26,7 @@ from rasa_sdk.types import DomainDict
 
 from bot import casework, services, texts
 from bot.actions.complaint import FORM_SLOTS, language_of, prefill_from_first_message
+from bot.actions.status import ActionCheckStatus, ActionListComplaints
 from bot.casework import CaseworkError
 from storage import repository
 from storage.models import Agency
@@ -42,14 +44,20 @@ _YES = re.compile(r"\b(ya|iya|iy|y|yes|yup|sudah|sdh|udah|udh|dah|beres|selesai|
 _NO = re.compile(r"\b(belum|blm|blum|tidak|tdk|gak|ga|nggak|ngga|enggak|engga|no|not|masih)\b", re.I)
 _RATING = re.compile(r"(?<!\d)([1-5])(?!\d)")
 
-# How a message is handled when no thread is waiting for it (as rules.yml would without one).
-_WITHOUT_THREAD = {
+# How a message is answered when no thread is waiting for it (as rules.yml would without one).
+# Done inside this action: a FollowupAction to them would leave the rules with no next step.
+_RESPONSES = {
     "greet": "utter_greet",
     "thanks": "utter_thanks",
     "goodbye": "utter_goodbye",
     "out_of_scope": "utter_out_of_scope",
+    "help": "utter_help",
     "cancel": "utter_nothing_to_cancel",
 }
+_ACTIONS = {"check_status": ActionCheckStatus, "my_complaints": ActionListComplaints}
+# In an open thread these are handed on only when the NLU is sure; otherwise the words are the answer.
+_HAND_ON = {"check_status", "my_complaints", "help"}
+_SURE = 0.9
 
 
 def closed_thread() -> list[EventType]:
@@ -124,12 +132,15 @@ class ActionThreadAnswer(Action):
             dispatcher.utter_message(text=texts.thread_left(language))
             return closed_thread()
         if self._expired(tracker):
-            return closed_thread() + self._without_thread(tracker, intent)
+            return closed_thread() + await self._without_thread(dispatcher, tracker, domain, intent)
         ticket = tracker.get_slot("thread_ticket")
         text = (tracker.latest_message.get("text") or "").strip()
         try:
             if tracker.get_slot("thread_kind") == "feedback":
-                return await self._feedback(dispatcher, tracker, ticket, text, intent, language)
+                return await self._feedback(dispatcher, tracker, domain, ticket, text, intent, language)
+            confidence = (tracker.latest_message.get("intent") or {}).get("confidence") or 0
+            if intent in _HAND_ON and confidence >= _SURE:
+                return await self._without_thread(dispatcher, tracker, domain, intent)
             agency = await services.in_transaction(lambda s: _relay(s, ticket, tracker.sender_id, text))
         except CaseworkError:
             dispatcher.utter_message(text=texts.thread_gone(ticket, language))
@@ -148,9 +159,11 @@ class ActionThreadAnswer(Action):
         return now - (tracker.get_slot("thread_opened_at") or 0) > limit
 
     @staticmethod
-    def _without_thread(tracker: Tracker, intent: str | None) -> list[EventType]:
-        """Hand the message to what would have answered it had no thread been open."""
-        if intent == "file_complaint":
+    async def _without_thread(
+        dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, intent: str | None
+    ) -> list[EventType]:
+        """Answer the message as the dialogue would have had no thread been open."""
+        if intent == "file_complaint":  # a new complaint: the form starts with what the message says
             text = tracker.latest_message.get("text") or ""
             prefill = prefill_from_first_message(text)
             return [
@@ -158,18 +171,30 @@ class ActionThreadAnswer(Action):
                 *[SlotSet(slot, value) for slot, value in prefill.items()],
                 FollowupAction("complaint_form"),
             ]
-        return [FollowupAction(_WITHOUT_THREAD.get(intent or "", "utter_default"))]
+        if intent in _ACTIONS:
+            return await _ACTIONS[intent]().run(dispatcher, tracker, domain)
+        dispatcher.utter_message(response=_RESPONSES.get(intent or "", "utter_default"))
+        return []
 
     async def _feedback(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, ticket: str, text: str, intent: str | None, language: str
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+        ticket: str,
+        text: str,
+        intent: str | None,
+        language: str,
     ) -> list[EventType]:
         resolved, rating = parse_feedback(text, intent)
         if tracker.get_slot("thread_resolved"):  # they said yes before: this is the rating, or nothing more
             resolved = True
+        if resolved is None and intent in _HAND_ON:  # "STATUS 1234-5678" is no answer: the thread waits
+            return await self._without_thread(dispatcher, tracker, domain, intent)
         if resolved is None:
             misses = int(tracker.get_slot("thread_misses") or 0) + 1
             if misses > MAX_MISSES:
-                return closed_thread() + self._without_thread(tracker, intent)
+                return closed_thread() + await self._without_thread(dispatcher, tracker, domain, intent)
             dispatcher.utter_message(text=texts.ask_resolved(ticket, language))
             return [SlotSet("thread_misses", float(misses))]
         if resolved and rating is None and not tracker.get_slot("thread_resolved"):

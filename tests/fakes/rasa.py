@@ -18,6 +18,8 @@ class FakeRasa(FakeService):
 
     failing: bool = False
     turns: list[dict] = field(default_factory=list)
+    triggered: list[dict] = field(default_factory=list)  # trigger_intent calls: sender, name, entities
+    token: str = "t"
 
     def replies_for(self, sender: str, text: str) -> list[dict]:
         if text == "panjang":
@@ -33,6 +35,15 @@ class FakeRasa(FakeService):
         self.turns.append(body)
         return JSONResponse(self.replies_for(body["sender"], body["message"]))
 
+    async def _trigger_intent(self, request: Request) -> JSONResponse:
+        if request.query_params.get("token") != self.token:
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        if self.failing:
+            return JSONResponse({"error": "down"}, status_code=500)
+        body = await request.json()
+        self.triggered.append({"sender": request.path_params["sender"], **body})
+        return JSONResponse({"tracker": {}, "messages": []})
+
     async def _status(self, request: Request) -> JSONResponse:
         return JSONResponse({"model_file": "fake.tar.gz"})
 
@@ -41,5 +52,6 @@ class FakeRasa(FakeService):
             routes=[
                 Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
                 Route("/status", self._status, methods=["GET"]),
+                Route("/conversations/{sender}/trigger_intent", self._trigger_intent, methods=["POST"]),
             ]
         )

@@ -69,9 +69,10 @@ class FakeTelegram(FakeService):
                      "parameters": {"retry_after": 1}},
                     status_code=429,
                 )
-            self.sent.append(params)
+            message_id = next(self._ids)
+            self.sent.append({**params, "message_id": message_id})
             return self._ok(
-                {"message_id": next(self._ids), "date": int(time.time()), "text": params["text"],
+                {"message_id": message_id, "date": int(time.time()), "text": params["text"],
                  "chat": {"id": chat_id, "type": "private"}, "from": BOT_USER}
             )
         return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, status_code=404)

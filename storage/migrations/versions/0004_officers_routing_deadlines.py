@@ -55,7 +55,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['complaint_id'], ['complaint.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('complaint_id', 'deadline', 'kind', name='uq_deadline_alert_once')
+    sa.UniqueConstraint('complaint_id', 'deadline', 'kind', 'due', name='uq_deadline_alert_once')
     )
     with op.batch_alter_table('deadline_alert', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_deadline_alert_complaint_id'), ['complaint_id'], unique=False)
