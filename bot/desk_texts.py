@@ -23,6 +23,11 @@ STATUS_WORDS = {
     "diterima": "DITERIMA", "diteruskan": "DITERUSKAN", "diproses": "DIPROSES",
     "selesai": "SELESAI", "ditutup": "DITUTUP", "ditolak": "DITOLAK",
 }
+_ACTORS = {"citizen": "pelapor", "system": "sistem", "officer": "petugas"}
+_EVENTS = {
+    "filed": "dilaporkan", "reply": "pesan ke pelapor", "citizen_reply": "jawaban pelapor", "rerouted": "dialihkan",
+    "breach": "tenggat terlewati", "feedback": "penilaian",
+}
 _KINDS = {"image": "foto", "video": "video", "audio": "rekaman suara", "document": "dokumen"}
 
 HELP = (
@@ -203,6 +208,7 @@ def ticket_detail(
     running: list[tuple[str, date]],
     breached: list[str],
     reporter: str | None,
+    officer_names: dict[int, str],
 ) -> str:
     lines = [
         f"Tiket {_t(complaint)} - {STATUS_WORDS[complaint.status]} - {agency.name}",
@@ -217,9 +223,10 @@ def ticket_detail(
         lines.append(f"Nilai pelapor: {complaint.rating}/5")
     lines.append("Riwayat:")
     for event in history[-10:]:
-        what = STATUS_WORDS.get(event.to_status or "", event.kind) if event.kind == "status" else event.kind
+        what = STATUS_WORDS.get(event.to_status or "", event.kind) if event.kind == "status" else _EVENTS.get(event.kind, event.kind)
         note = f": {event.note}" if event.note else ""
-        lines.append(f"- {format_date(event.created_at, 'd/M', locale='id')} {what} ({event.actor_type}){note}"[:200])
+        who = officer_names.get(event.actor_officer_id, "petugas") if event.actor_officer_id else _ACTORS[event.actor_type]
+        lines.append(f"- {format_date(event.created_at, 'd/M', locale='id')} {what} ({who}){note}"[:200])
     return "\n".join(lines)
 
 

@@ -141,13 +141,18 @@ def _reroute(session: Session, request: Request, complaint: Complaint, rest: str
 
 def _detail(session: Session, complaint: Complaint) -> str:
     reporter = None if complaint.anonymous else session.get(ContactUrn, complaint.urn_id).urn
+    history = repository.complaint_history(session, complaint.id)
+    names = {
+        e.actor_officer_id: session.get(Officer, e.actor_officer_id).name for e in history if e.actor_officer_id
+    }
     return desk_texts.ticket_detail(
         complaint,
         session.get(Agency, complaint.agency_id),
-        repository.complaint_history(session, complaint.id),
+        history,
         repository.running_deadlines(complaint),
         [alert.deadline for alert in repository.breaches_of(session, complaint.id)],
         reporter,
+        names,
     )
 
 

@@ -67,6 +67,9 @@ class World:
     national_admin_id: int
 
 
+OFFICER_NAME = "Budi Santoso"
+
+
 def officer(session: Session, *, agency_id: int, role: OfficerRole, urns: tuple[str, ...], name: str = "Petugas") -> Officer:
     row = repository.create_officer(session, name=name, agency_id=agency_id, role=role)
     for urn in urns:
@@ -80,7 +83,10 @@ def build_world(session: Session) -> World:
     national = repository.national_queue(session)
     repository.set_routing_rule(session, agency_id=pupr.id, category="infrastruktur", region_code="34.04")
     repository.set_routing_rule(session, agency_id=dlh.id, category="lingkungan", region_code="34.04")
-    pupr_officer = officer(session, agency_id=pupr.id, role=OfficerRole.officer, urns=(PUPR_OFFICER_URN, PUPR_OFFICER_URN_2))
+    pupr_officer = officer(
+        session, agency_id=pupr.id, role=OfficerRole.officer, urns=(PUPR_OFFICER_URN, PUPR_OFFICER_URN_2),
+        name=OFFICER_NAME,
+    )
     pupr_supervisor = officer(session, agency_id=pupr.id, role=OfficerRole.supervisor, urns=(PUPR_SUPERVISOR_URN,))
     inactive = officer(session, agency_id=pupr.id, role=OfficerRole.supervisor, urns=(PUPR_INACTIVE_URN,))
     inactive.active = False

@@ -20,6 +20,7 @@ from tests.casework_support import (
     DLH_NAME,
     DLH_OFFICER_URN,
     NATIONAL_ADMIN_URN,
+    OFFICER_NAME,
     PUPR_INACTIVE_URN,
     PUPR_NAME,
     PUPR_OFFICER_URN,
@@ -243,14 +244,14 @@ def test_tiket_shows_the_complaint_its_history_and_deadlines(store, world):
     assert "verifikasi" not in deadlines  # met by forwarding
     history = lines[lines.index("Riwayat:") + 1:]
     assert len(history) == 2
-    assert "filed (citizen)" in history[0]
-    assert "DITERUSKAN (officer)" in history[1]
+    assert "dilaporkan (pelapor)" in history[0]
+    assert f"DITERUSKAN ({OFFICER_NAME})" in history[1]  # who did it, by name
 
     say(store, PUPR_OFFICER_URN, f"/balas {d} Mohon kirim foto")  # the agency's first follow-up
     lines = say(store, PUPR_OFFICER_URN, f"/tiket {d}").split("\n")
     [deadlines] = [line for line in lines if line.startswith("Tenggat: ")]
     assert "tindak lanjut pertama" not in deadlines and "31 Des 2026" in deadlines
-    assert "reply (officer): Mohon kirim foto" in lines[-1]
+    assert f"pesan ke pelapor ({OFFICER_NAME}): Mohon kirim foto" in lines[-1]
 
 
 def test_tiket_marks_a_breached_deadline(store, world):
@@ -259,7 +260,7 @@ def test_tiket_marks_a_breached_deadline(store, world):
         casework.run_clock(session, utc(2026, 12, 3, 3))  # verification was due 2 Dec
     answer = say(store, PUPR_OFFICER_URN, f"/tiket {complaint.ticket}", now=utc(2026, 12, 3, 4))
     assert "TERLEWATI: verifikasi" in answer
-    assert "breach (system)" in answer
+    assert "tenggat terlewati (sistem)" in answer
 
 
 def test_daftar_lists_the_open_complaints_of_the_agency_nearest_deadline_first(store, world):

@@ -148,6 +148,11 @@ def test_an_officer_answers_the_citizen_through_the_bot_from_filing_to_closing(s
     # after the thread, the citizen's words are a dialogue again
     assert any("LAPOR" in r for r in stack.say(CITIZEN, "halo"))
 
+    # the officer's /tiket shows who did what; no log line of the whole run holds the anonymous number
+    detail = "\n".join(officer.send(f"/tiket {ticket}"))
+    assert "Petugas PUPR" in detail and "pelapor" in detail and "DITUTUP" in detail
+    assert "1277771234" not in stack.log.read_text()
+
 
 def test_belum_reopens_and_what_is_still_wrong_reaches_the_agency(stack, officers, admin_token):
     officer, _ = officers
