@@ -341,13 +341,19 @@ async def failed_deliveries(
 class AgencyOut(BaseModel):
     code: str
     name: str
+    short_name: str | None
     region_code: str | None
 
 
 class AgencyIn(BaseModel):
     code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9_\-]{1,63}$")
     name: str = Field(min_length=3, max_length=255)
+    short_name: str | None = Field(default=None, max_length=64, description="what citizens read in pushes")
     region_code: str | None = Field(default=None, pattern=r"^\d{2}(\.\d{2})?$")
+
+
+def _agency_out(agency: Agency) -> AgencyOut:
+    return AgencyOut(code=agency.code, name=agency.name, short_name=agency.short_name, region_code=agency.region_code)
 
 
 class RoutingRuleIO(BaseModel):
@@ -364,7 +370,7 @@ def _admin(officer: Officer) -> None:
 @router.get("/agencies", response_model=list[AgencyOut], tags=["routing"])
 async def agencies(request: Request, officer: OfficerDep) -> list[AgencyOut]:
     rows = await _tx(request, repository.list_agencies)
-    return [AgencyOut(code=a.code, name=a.name, region_code=a.region_code) for a in rows]
+    return [_agency_out(a) for a in rows]
 
 
 @router.post("/agencies", response_model=AgencyOut, status_code=201, tags=["routing"])
@@ -374,12 +380,14 @@ async def add_agency(body: AgencyIn, request: Request, officer: OfficerDep) -> A
     def add(session: Session) -> Agency | None:
         if repository.get_agency_by_code(session, body.code):
             return None
-        return repository.create_agency(session, code=body.code, name=body.name, region_code=body.region_code)
+        return repository.create_agency(
+            session, code=body.code, name=body.name, region_code=body.region_code, short_name=body.short_name
+        )
 
     agency = await _tx(request, add)
     if agency is None:
         raise HTTPException(409, f"agency {body.code} exists already")
-    return AgencyOut(code=agency.code, name=agency.name, region_code=agency.region_code)
+    return _agency_out(agency)
 
 
 @router.get("/routing-rules", response_model=list[RoutingRuleIO], tags=["routing"])

@@ -310,7 +310,9 @@ def agency_add(settings: Settings, args: argparse.Namespace) -> None:
     with _session(settings) as session:
         if repository.get_agency_by_code(session, args.code):
             raise SystemExit(f"agency {args.code} exists already")
-        agency = repository.create_agency(session, code=args.code, name=args.name, region_code=args.region)
+        agency = repository.create_agency(
+            session, code=args.code, name=args.name, region_code=args.region, short_name=args.short
+        )
         print(f"agency {agency.code} created (id {agency.id})")
 
 
@@ -395,6 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--code", required=True)
     add.add_argument("--name", required=True)
     add.add_argument("--region", help="Kemendagri kab/kota code, e.g. 34.04")
+    add.add_argument("--short", help="the name citizens read in pushes, within one SMS (Dinas PUPR Kab. Sleman)")
     listing = agency.add_parser("list")
     listing.add_argument("--region", help="only this kab/kota or province code")
 

@@ -31,13 +31,18 @@ def _categories(listed: list[str]) -> list[str]:
     return [ANY if slug == ANY else Category(slug).value for slug in listed]
 
 
-def _upsert(session: Session, code: str, name: str, region_code: str | None, report: SeedReport) -> int:
+def _short_region(name: str) -> str:
+    return name.replace("Kabupaten ", "Kab. ")
+
+
+def _upsert(session: Session, code: str, names: tuple[str, str], region_code: str | None, report: SeedReport) -> int:
+    name, short = names
     agency = repository.get_agency_by_code(session, code)
     if agency is None:
-        agency = repository.create_agency(session, code=code, name=name, region_code=region_code)
+        agency = repository.create_agency(session, code=code, name=name, region_code=region_code, short_name=short)
         report.agencies_created += 1
-    elif agency.name != name or agency.region_code != region_code:
-        agency.name, agency.region_code = name, region_code
+    elif (agency.name, agency.short_name, agency.region_code) != (name, short, region_code):
+        agency.name, agency.short_name, agency.region_code = name, short, region_code
         session.add(agency)
         report.agencies_updated += 1
     return agency.id
@@ -51,7 +56,11 @@ def load(session: Session, path: Path = PILOT_FILE) -> SeedReport:
     for region in {r.code: r for r in regions}.values():
         for kind in data["regional"]:
             code = f"{kind['code']}-{region.code.replace('.', '')}"
-            agency_id = _upsert(session, code, kind["name"].format(region=region.name), region.code, report)
+            names = (
+                kind["name"].format(region=region.name),
+                kind["short"].format(region=_short_region(region.name)),
+            )
+            agency_id = _upsert(session, code, names, region.code, report)
             for category in _categories(kind["categories"]):
                 repository.set_routing_rule(session, agency_id=agency_id, category=category, region_code=region.code)
                 report.rules += 1
@@ -59,7 +68,8 @@ def load(session: Session, path: Path = PILOT_FILE) -> SeedReport:
         province = get_wilayah(province_code)
         for kind in data.get("provincial", []):
             code = f"{kind['code']}-{province_code}"
-            agency_id = _upsert(session, code, kind["name"].format(province=province.name), province_code, report)
+            names = (kind["name"].format(province=province.name), kind["short"].format(province=province.name))
+            agency_id = _upsert(session, code, names, province_code, report)
             for category in _categories(kind["categories"]):
                 repository.set_routing_rule(session, agency_id=agency_id, category=category, region_code=province_code)
                 report.rules += 1

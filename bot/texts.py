@@ -194,6 +194,11 @@ def media_received(kinds: set[str], language: str = "id") -> str:
 # ---------------------------------------------------------------- pushes: what the agency did
 
 
+def agency_label(agency: Agency) -> str:
+    """The agency as citizens read it in pushes: its short name, so that a push fits one SMS."""
+    return agency.short_name or agency.name
+
+
 def _when(complaint: Complaint, language: str) -> str:
     return local_datetime(complaint.updated_at, complaint.province_code, language)
 
@@ -206,32 +211,32 @@ def status_push(complaint: Complaint, agency: Agency, note: str | None, language
     if complaint.status == "selesai":
         return _(
             "Tiket {ticket}: {agency} menyatakan SELESAI.{note} Sudah beres? Balas YA atau BELUM, dan nilai 1-5 (contoh: YA 5)."
-        ).format(ticket=ticket, agency=agency.name, note=noted)
+        ).format(ticket=ticket, agency=agency_label(agency), note=noted)
     if complaint.status == "ditolak":
         return _("Tiket {ticket} DITOLAK oleh {agency}. Alasan: {note}").format(
-            ticket=ticket, agency=agency.name, note=note or "-"
+            ticket=ticket, agency=agency_label(agency), note=note or "-"
         )
     if complaint.status == "ditutup":
         return _("Tiket {ticket} ({agency}) DITUTUP. Terima kasih telah melapor. Kirim LAPOR untuk laporan baru.").format(
-            ticket=ticket, agency=agency.name
+            ticket=ticket, agency=agency_label(agency)
         )
     status = _status_labels(language).get(complaint.status, complaint.status)
     return _("Tiket {ticket}: {status} ({agency}, {when}).{note}").format(
-        ticket=ticket, status=status, agency=agency.name, when=_when(complaint, language), note=noted
+        ticket=ticket, status=status, agency=agency_label(agency), when=_when(complaint, language), note=noted
     )
 
 
 def officer_reply(complaint: Complaint, agency: Agency, text: str, language: str = "id") -> str:
     _ = translator(language)
     return _("{agency} (tiket {ticket}): {text}\nBalas pesan ini untuk menjawab.").format(
-        agency=agency.name, ticket=format_ticket(complaint.ticket), text=text
+        agency=agency_label(agency), ticket=format_ticket(complaint.ticket), text=text
     )
 
 
 def rerouted_push(complaint: Complaint, agency: Agency, language: str = "id") -> str:
     _ = translator(language)
     return _("Tiket {ticket} dialihkan ke {agency}, instansi yang berwenang.").format(
-        ticket=format_ticket(complaint.ticket), agency=agency.name
+        ticket=format_ticket(complaint.ticket), agency=agency_label(agency)
     )
 
 
@@ -241,7 +246,7 @@ def rerouted_push(complaint: Complaint, agency: Agency, language: str = "id") ->
 def answer_relayed(ticket: str, agency: Agency, language: str = "id") -> str:
     _ = translator(language)
     return _("Jawaban Anda sudah diteruskan ke {agency} (tiket {ticket}).").format(
-        agency=agency.name, ticket=format_ticket(ticket)
+        agency=agency_label(agency), ticket=format_ticket(ticket)
     )
 
 

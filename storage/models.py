@@ -92,6 +92,8 @@ class Agency(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=255)
+    # what citizens read in pushes, short enough for one SMS ("Dinas PUPR Kab. Sleman"); name if empty
+    short_name: str | None = Field(default=None, max_length=64)
     # Kemendagri code of the area it serves (kab/kota); None for national bodies.
     region_code: str | None = Field(default=None, max_length=16)
     is_national_queue: bool = Field(default=False)

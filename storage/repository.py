@@ -457,8 +457,10 @@ def get_agency_by_code(session: Session, code: str) -> Agency | None:
     return session.exec(select(Agency).where(Agency.code == code)).first()
 
 
-def create_agency(session: Session, *, code: str, name: str, region_code: str | None = None) -> Agency:
-    agency = Agency(code=code, name=name, region_code=region_code)
+def create_agency(
+    session: Session, *, code: str, name: str, region_code: str | None = None, short_name: str | None = None
+) -> Agency:
+    agency = Agency(code=code, name=name, region_code=region_code, short_name=short_name)
     session.add(agency)
     session.flush()
     return agency

@@ -50,3 +50,41 @@ def test_the_questions_the_app_composes_fit_one_sms(language):
         questions.append(texts.place_options(options, language, compact=True))
     for question in questions:
         assert fits_one_sms(question), f"{septets(to_gsm7(question))}: {question!r}"
+
+
+@pytest.fixture(scope="module")
+def pilot_agencies(tmp_path_factory):
+    """The seeded pilot agencies (445), as a citizen's push would name them."""
+    from bot import seed
+    from storage import repository
+    from storage.db import make_engine, session_scope
+    from storage.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('seed') / 'aduan.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        seed.load(session)
+        agencies = repository.list_agencies(session)
+    engine.dispose()
+    return agencies
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_pushes_fit_one_sms_for_every_pilot_agency(pilot_agencies, language):
+    """Status pushes name the agency by its short name, so that each is one SMS (a long officer note may add one)."""
+    from datetime import datetime, timezone
+
+    from storage.models import Complaint
+
+    too_long = []
+    for agency in pilot_agencies:
+        for status in ("diteruskan", "diproses", "selesai", "ditutup"):
+            complaint = Complaint(
+                ticket="12345678", status=status, province_code=agency.region_code and agency.region_code[:2],
+                updated_at=datetime(2026, 11, 28, 7, 5, tzinfo=timezone.utc),
+            )
+            for text in (texts.status_push(complaint, agency, None, language), texts.rerouted_push(complaint, agency, language)):
+                if not fits_one_sms(text):
+                    too_long.append((agency.code, status, septets(to_gsm7(text))))
+    assert too_long == []

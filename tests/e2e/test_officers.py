@@ -111,7 +111,7 @@ def test_an_officer_answers_the_citizen_through_the_bot_from_filing_to_closing(s
     ack = officer.send("Mohon kirim ukuran lubangnya, Pak/Bu.", reply_to=notification["message_id"])
     assert any("sudah dikirim" in a for a in ack), ack
     [question] = wait_for_push(stack, seen, "the officer's question at the citizen")
-    assert ticket in question and "Dinas Pekerjaan Umum" in question and "ukuran lubangnya" in question
+    assert ticket in question and "Dinas PUPR Kab. Sleman" in question and "ukuran lubangnya" in question
 
     # the citizen simply answers (the dialogue knows what was pushed); the officer gets it
     before = len(officer.received())

@@ -77,6 +77,9 @@ def upgrade() -> None:
         batch_op.create_index('ix_dialogue_push_state_available', ['state', 'available_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_dialogue_push_urn_id'), ['urn_id'], unique=False)
 
+    with op.batch_alter_table('agency', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('short_name', sa.String(length=64), nullable=True))
+
     with op.batch_alter_table('complaint', schema=None) as batch_op:
         batch_op.add_column(sa.Column('followed_up_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True))
@@ -96,6 +99,9 @@ def downgrade() -> None:
         batch_op.drop_column('closed_at')
         batch_op.drop_column('resolved_at')
         batch_op.drop_column('followed_up_at')
+
+    with op.batch_alter_table('agency', schema=None) as batch_op:
+        batch_op.drop_column('short_name')
 
     with op.batch_alter_table('dialogue_push', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dialogue_push_urn_id'))
