@@ -28,22 +28,13 @@ from storage import repository
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.models import Category, DialoguePush, Message, OfficerRole
+from tests.channels_support import wait_for
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.server import free_port
 from tests.fakes.twilio_api import FakeTwilio
 
 CITIZEN = "+6281355550001"
 SMS_FROM = "+6281100001708"
-
-
-def wait_for(check: Callable[[], object], timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def prepare_store(url: str) -> tuple[str, str]:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
 
 import httpx
 import pytest
 
+from tests.channels_support import wait_for
 from tests.e2e.conftest import TELEGRAM_SECRET
 
 pytestmark = pytest.mark.e2e
@@ -22,16 +22,6 @@ pytestmark = pytest.mark.e2e
 TICKET = re.compile(r"\b(\d{4}-\d{4})\b")
 CITIZEN = "081277771234"
 OFFICER_CHAT, OTHER_AGENCY_CHAT = 700100200, 700100300
-
-
-def wait_for(check: Callable[[], object], timeout: float = 30.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class TelegramOfficer:
@@ -68,8 +58,9 @@ class TelegramOfficer:
         return [m["text"] for m in self.received()[before:]]
 
 
-def citizen_inbox(stack) -> list[str]:
-    response = httpx.get(f"{stack.base_url}/simulator/messages", params={"channel": "sms", "sender": CITIZEN}, timeout=10)
+def citizen_inbox(stack, sender: str = CITIZEN) -> list[str]:
+    """Everything delivered to a simulated SMS citizen, pushes included."""
+    response = httpx.get(f"{stack.base_url}/simulator/messages", params={"channel": "sms", "sender": sender}, timeout=10)
     return [m["text"] for m in response.json()["messages"]]
 
 
@@ -164,7 +155,7 @@ def test_belum_reopens_and_what_is_still_wrong_reaches_the_agency(stack, officer
     for status in ("diproses", "selesai"):
         token_answer = officer.send(f"/status {ticket} {status}")
         assert any(status.upper() in a for a in token_answer), token_answer
-    wait_for(lambda: any("SELESAI" in t for t in stack_inbox(stack, citizen)), what="the selesai push")
+    wait_for(lambda: any("SELESAI" in t for t in citizen_inbox(stack, citizen)), what="the selesai push")
 
     reopened = stack.say(citizen, "belum, masih berlubang")
     assert any("dibuka kembali" in r for r in reopened), reopened
@@ -174,7 +165,3 @@ def test_belum_reopens_and_what_is_still_wrong_reaches_the_agency(stack, officer
     relayed = wait_for(lambda: [m["text"] for m in officer.received()[before:]], what="the relayed detail")
     assert any("sisi utara" in r for r in relayed), relayed
 
-
-def stack_inbox(stack, sender: str) -> list[str]:
-    response = httpx.get(f"{stack.base_url}/simulator/messages", params={"channel": "sms", "sender": sender}, timeout=10)
-    return [m["text"] for m in response.json()["messages"]]
