@@ -212,7 +212,8 @@ def _store(store: dict) -> list[str]:
         "VACUUM ANALYZE as autovacuum would). Each operation is one `session_scope` transaction on the app's engine "
         f"(`storage.db.make_engine`); {store['repetitions']} timed repetitions for reads, half as many for writes. "
         "Milliseconds, median / p95; SQL statements per operation as SQLAlchemy sends them (SQLite: the "
-        "`BEGIN IMMEDIATE` of each transaction included; PostgreSQL: BEGIN, COMMIT and the pool's pre-ping come on top).",
+        "`BEGIN IMMEDIATE` of each transaction included), and round trips: the statements plus BEGIN (PostgreSQL), "
+        "COMMIT and liveness pings of pooled connections (on SQLite calls into the library, not network trips).",
         "",
     ]
     for note in store.get("notes", []):
@@ -227,15 +228,16 @@ def _store(store: dict) -> list[str]:
                 f"| {_size(step['size'])} | {fmt(load['seconds'])} | {fmt(load['complaints_per_second'])} | "
                 f"{fmt(load['rows_written'])} | {step['database_bytes'] / 2**20:,.0f} MiB |"
             )
-        header = "| operation | " + " | ".join(_size(s["size"]) for s in steps) + " | SQL statements |"
-        lines += ["", header, "|---|" + "---:|" * (len(steps) + 1)]
+        header = "| operation | " + " | ".join(_size(s["size"]) for s in steps) + " | SQL statements | round trips |"
+        lines += ["", header, "|---|" + "---:|" * (len(steps) + 2)]
         for op in OPERATIONS:
             cells = []
             for step in steps:
                 v = step["operations"].get(op)
                 cells.append(f"{v['p50_ms']:.2f} / {v['p95_ms']:.2f}" if v else "-")
             statements = steps[-1]["operations"].get(op, {}).get("statements", "-")
-            lines.append(f"| {op} | " + " | ".join(cells) + f" | {statements} |")
+            round_trips = steps[-1]["operations"].get(op, {}).get("round_trips", "-")  # not in reports before 2026-11-28
+            lines.append(f"| {op} | " + " | ".join(cells) + f" | {statements} | {round_trips} |")
         busiest = [f"{_size(s['size'])}: {s['operations']['list_open_busiest']['rows_matching']:,}" for s in steps]
         lines += ["", "Rows behind `list_open_busiest` (the national queue's open list): " + ", ".join(busiest) + ".", ""]
     lines += _store_target(store)

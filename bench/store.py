@@ -8,18 +8,26 @@ app's own engine settings (``storage.db.make_engine``) and transactions (``sessi
 * ``ping``: ``SELECT 1`` in a ``session_scope``, the floor every operation pays (pool checkout
   with pre-ping on PostgreSQL, BEGIN or BEGIN IMMEDIATE, commit);
 * ``lookup``: ``repository.get_complaint`` of a random existing ticket;
-* ``list_open_page``: ``repository.list_complaints`` first page (20), scoped to a random routed
-  agency, status ``diproses`` (an officer's working list);
+* ``list_open_page``: what ``GET /api/v1/complaints?status=diproses`` runs for an officer:
+  ``repository.page_of_complaints`` first page (20, total counted up to ``LIST_COUNT_LIMIT``),
+  scoped to a random routed agency (an officer's working list);
 * ``list_open_busiest``: the same for the agency and open status with the most complaints
   (the national queue's ``diterima`` list, which every new complaint enters);
-* ``status_change``: a complaint's status updated, a ``complaint_event`` added and the citizen's
-  notification queued with ``repository.queue_outbound``, in one transaction;
-* ``file``: ``repository.file_complaint`` (70% from new numbers, 30% from known ones).
+* ``status_change``: what ``POST /api/v1/complaints/{ticket}/status`` runs: the complaint looked
+  up for the officer (``casework.complaint_for_officer``), then ``casework.change_status`` (the
+  status and deadlines, a ``complaint_event``, the citizen's push in the outbox and a
+  ``dialogue_push`` row), in one transaction;
+* ``file``: what the dialogue's ``action_file_complaint`` runs: ``repository.file_complaint`` and
+  ``casework.announce_new_complaint`` (the agency's officers told, one outbox row per address and
+  SMS segment), in one transaction (70% from new numbers, 30% from known ones).
 
 The data: ~40 agencies (the national queue and 39 regional ones, complaints spread over them
-Zipf-like), statuses by age (mostly diterima/diproses/selesai/ditutup), 13 categories skewed
-towards roads, created_at over 2 years weighted towards recent months, 0.7 citizens and URNs per
-complaint, a "filed" event per complaint plus one status event for those that moved on.
+Zipf-like), routing rules for the regional ones (by category and kab/kota), an officer per agency
+with one or two addresses (Telegram, some also SMS), statuses by age (mostly
+diterima/diproses/selesai/ditutup) with the casework timestamps and ratings they imply, 13
+categories skewed towards roads, created_at over 2 years weighted towards recent months, 0.7
+citizens and URNs per complaint, a "filed" event per complaint plus one status event for those
+that moved on.
 """
 
 from __future__ import annotations
@@ -40,17 +48,18 @@ from stdnum import damm
 
 from bench.corpus import CORPUS
 from bench.stats import summary_ms
+from bot import casework
 from storage import repository
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.models import (
+    ANY,
     Category,
     Citizen,
     Complaint,
     ComplaintEvent,
     ContactUrn,
-    Officer,
-    utcnow,
+    OfficerRole,
 )
 
 BATCH = 20_000
@@ -72,6 +81,9 @@ REGIONS = (
     ("36.03", "Kab. Tangerang", "KABTANGERANG"), ("31.74", "Kota Jakarta Selatan", "JAKSEL"),
 )
 AGENCY_KINDS = (("DPUPR", "Dinas PUPR"), ("DLH", "Dinas Lingkungan Hidup"), ("DINKES", "Dinas Kesehatan"))
+# The routing rules of each area: these categories go to that kind of agency; the rest of the
+# area's complaints to its DPUPR (a rule for any category); other areas to the national queue.
+ROUTED_CATEGORIES = {"DLH": ("lingkungan", "air_bersih"), "DINKES": ("kesehatan", "bantuan_sosial")}
 
 
 def _weighted(choices: dict[str, int] | tuple) -> tuple[list, list]:
@@ -164,9 +176,11 @@ class Dataset:
         self.agencies: list[tuple[int, str | None]] = []  # (id, region) of routed agencies
         self.agency_weights: list[float] = []
         self.national_id = 0
-        self.officer_of: dict[int, int] = {}
+        self.officer_of: dict[int, int] = {}  # agency id -> its officer's id
+        self.officers: dict[int, object] = {}  # agency id -> its Officer (detached), who acts in status changes
         self.citizen_urn: list[tuple[int, int, str, str]] = []  # (citizen id, urn id, urn, channel) of loaded citizens
-        self.open_ids: list[int] = []  # complaints in an open status, for status changes (sampled)
+        # (ticket, agency id, status) of complaints in an open status, for status changes (sampled)
+        self.open_complaints: list[tuple[str, int, str]] = []
         self.filed_numbers = 0  # new numbers used by the filing operation
         self.descriptions = [c.description for c in CORPUS]
         self.categories, self.category_weights = _weighted(CATEGORY_WEIGHTS)
@@ -178,16 +192,31 @@ class Dataset:
             self.national_id = repository.national_queue(session).id
             routed = []
             for code, area, suffix in REGIONS:
+                of_kind = {}
                 for kind, label in AGENCY_KINDS:
                     agency = repository.create_agency(
                         session, code=f"{kind}-{suffix}", name=f"{label} {area}", region_code=code
                     )
                     routed.append((agency.id, code))
+                    of_kind[kind] = agency.id
+                repository.set_routing_rule(session, agency_id=of_kind["DPUPR"], category=ANY, region_code=code)
+                for kind, categories in ROUTED_CATEGORIES.items():
+                    for category in categories:
+                        repository.set_routing_rule(session, agency_id=of_kind[kind], category=category, region_code=code)
             for agency_id in [self.national_id] + [a for a, _ in routed]:
-                officer = Officer(name=f"Petugas {agency_id}", agency_id=agency_id, role="officer")
-                session.add(officer)
-                session.flush()
+                role = OfficerRole.admin if agency_id == self.national_id else OfficerRole.officer
+                officer = repository.create_officer(session, name=f"Petugas {agency_id}", agency_id=agency_id, role=role)
+                # one or two addresses each (a Telegram account; every other agency an SMS number too),
+                # with their contact rows as the first notification or command would have made them
+                urns = [f"telegram:{700000000 + officer.id}"]
+                if agency_id % 2 == 0:
+                    urns.append(f"sms:+62811{officer.id:07d}")
+                for urn in urns:
+                    repository.add_officer_urn(session, officer.id, urn)
+                    repository.get_or_create_urn(session, urn)
                 self.officer_of[agency_id] = officer.id
+                self.officers[agency_id] = officer
+        self.sync_ids(backend)  # the officers' contact rows made citizens and URNs
         order = list(routed)
         self.rng.shuffle(order)
         self.agencies = order
@@ -271,8 +300,17 @@ class Dataset:
                 description = rng.choice(self.descriptions)
                 ticket = self._ticket()
                 self.tickets.append(ticket)
-                if status in OPEN_STATUSES and (len(self.open_ids) < 50_000 or rng.random() < 0.05):
-                    self.open_ids.append(cid)
+                if status in OPEN_STATUSES and (len(self.open_complaints) < 50_000 or rng.random() < 0.05):
+                    self.open_complaints.append((ticket, agency_id, status))
+                # what casework leaves behind: the first action (diproses or a reply), when it was
+                # resolved (the citizen's 14 days run from there), closed or rejected, the rating
+                acted = status in ("diproses", "selesai", "ditutup") or (status == "diteruskan" and rng.random() < 0.3)
+                followed_up_at = updated if acted else None
+                resolved_at = updated if status in ("selesai", "ditutup") else None
+                closed_at = (
+                    min(updated + timedelta(days=14), self.now) if status == "ditutup" else updated if status == "ditolak" else None
+                )
+                rating = rng.choice((3, 4, 4, 5, 5)) if status == "ditutup" and rng.random() < 0.6 else None
                 complaint_rows.append({
                     "id": cid, "ticket": ticket, "citizen_id": citizen, "urn_id": urn_id, "channel": channel,
                     "description": description, "category": rng.choices(self.categories, self.category_weights)[0],
@@ -283,6 +321,8 @@ class Dataset:
                     "verify_due": (created + timedelta(days=4)).date(),
                     "followup_due": (updated + timedelta(days=7)).date() if status != "diterima" else None,
                     "resolve_due": (created + timedelta(days=30)).date() if status not in ("diterima", "ditolak") else None,
+                    "followed_up_at": followed_up_at, "resolved_at": resolved_at, "closed_at": closed_at,
+                    "rating": rating,
                 })
                 event_id = self.last_id["complaint_event"] = self.last_id["complaint_event"] + 1
                 event_rows.append({
@@ -380,29 +420,64 @@ def _copy(raw, table: str, rows: list[dict]) -> None:
 
 
 class StatementCounter:
-    """Counts the SQL statements SQLAlchemy sends (BEGIN, COMMIT and the pool's pre-ping are not among them)."""
+    """Counts the SQL statements SQLAlchemy sends, and the round trips to the database.
+
+    ``count``: statements through SQLAlchemy's cursor (SAVEPOINT and RELEASE included; on SQLite the
+    ``BEGIN IMMEDIATE`` too). ``round_trips``: those plus the transaction's BEGIN (PostgreSQL: psycopg
+    sends it before the first statement), COMMIT or ROLLBACK, and liveness pings on checkout (the
+    dialect's ``do_ping``). On SQLite a "round trip" is a call into the library, not a network trip.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.count = 0
+        self.round_trips = 0
+        self._implicit_begin = engine.dialect.name != "sqlite"
         event.listen(engine, "before_cursor_execute", self._count)
+        event.listen(engine, "begin", self._begin)
+        event.listen(engine, "commit", self._end)
+        event.listen(engine, "rollback", self._end)
+        dialect = engine.dialect
+        ping = dialect.do_ping
+
+        def counted_ping(dbapi_connection) -> bool:
+            self.round_trips += 1
+            return ping(dbapi_connection)
+
+        dialect.do_ping = counted_ping  # the pool's pre-ping, or storage.db's ping of idle connections
+
+    def reset(self) -> None:
+        self.count = self.round_trips = 0
 
     def _count(self, *_: object) -> None:
         self.count += 1
+        self.round_trips += 1
+
+    def _begin(self, *_: object) -> None:
+        if self._implicit_begin:
+            self.round_trips += 1
+
+    def _end(self, *_: object) -> None:
+        self.round_trips += 1
 
 
 def _timed(repetitions: int, warmup: int, operation: Callable[[int], None], counter: StatementCounter) -> dict:
     for i in range(warmup):
         operation(-1 - i)
     durations = []
-    counter.count = 0
+    counter.reset()
     for i in range(repetitions):
         started = time.perf_counter()
         operation(i)
         durations.append(time.perf_counter() - started)
-    return summary_ms(durations) | {"statements": round(counter.count / repetitions, 1)}
+    return summary_ms(durations) | {
+        "statements": round(counter.count / repetitions, 1),
+        "round_trips": round(counter.round_trips / repetitions, 1),
+    }
 
 
-NEXT_STATUS = {"diterima": "diteruskan", "diteruskan": "diproses", "diproses": "selesai", "selesai": "ditutup"}
+# An officer's next step from each open status (casework.OFFICER_TRANSITIONS allows it).
+NEXT_STATUS = {"diterima": "diteruskan", "diteruskan": "diproses", "diproses": "selesai"}
+UNROUTED_PLACES = (("35.78", "35.78.01", "Tegalsari, Surabaya"), ("73.71", "73.71.10", "Panakkukang, Makassar"))
 
 
 def measure(backend: Backend, dataset: Dataset, repetitions: int) -> dict[str, dict]:
@@ -427,11 +502,13 @@ def measure(backend: Backend, dataset: Dataset, repetitions: int) -> dict[str, d
     results["lookup"] = _timed(repetitions, 20, lookup, counter)
 
     def list_page(agency_id: int, status: str) -> None:
+        # what GET /api/v1/complaints?status=... runs for an officer of the agency (without the response)
         with session_scope(engine) as session:
-            items, total = repository.list_complaints(
-                session, repository.ComplaintFilter(status=status), agency_scope=agency_id, page=1, page_size=20
+            found = repository.page_of_complaints(
+                session, repository.ComplaintFilter(status=status), agency_scope=agency_id, page=1, page_size=20,
+                count_limit=repository.LIST_COUNT_LIMIT,
             )
-        assert len(items) <= 20 and total >= len(items)
+        assert len(found.items) <= 20 and found.total >= len(found.items)
 
     results["list_open_page"] = _timed(
         repetitions, 10, lambda _: list_page(rng.choices(dataset.agencies, dataset.agency_weights)[0][0], "diproses"), counter
@@ -449,46 +526,46 @@ def measure(backend: Backend, dataset: Dataset, repetitions: int) -> dict[str, d
     results["list_open_busiest"]["filter"] = f"agency {busiest[0]}, status {busiest[1]}"
 
     def status_change(_: int) -> None:
-        complaint_id = rng.choice(dataset.open_ids)
+        # what POST /api/v1/complaints/{ticket}/status runs (bot/api.py _act), without the response
+        index = rng.randrange(len(dataset.open_complaints))
+        ticket, agency_id, status = dataset.open_complaints[index]
+        new = NEXT_STATUS[status]
+        officer = dataset.officers[agency_id]
         with session_scope(engine) as session:
-            complaint = session.get(Complaint, complaint_id)
-            old = complaint.status
-            new = NEXT_STATUS.get(old, "diproses")
-            complaint.status = new
-            complaint.updated_at = utcnow()
-            session.add(complaint)
-            session.add(
-                ComplaintEvent(
-                    complaint_id=complaint.id, kind="status", from_status=old, to_status=new,
-                    actor_type="officer", actor_officer_id=dataset.officer_of.get(complaint.agency_id),
-                )
+            complaint = casework.complaint_for_officer(session, officer, ticket)
+            casework.change_status(
+                session, complaint, new, actor=casework.Actor.of(officer), note="Sudah dicek ke lokasi.", today=today
             )
-            session.flush()
-            repository.queue_outbound(
-                session,
-                urn_id=complaint.urn_id,
-                channel=complaint.channel,
-                provider="telegram" if complaint.channel == "telegram" else "twilio",
-                texts=[f"Tiket {complaint.ticket[:4]}-{complaint.ticket[4:]}: {new.upper()} (sejak 28 Nov 2026 10.15 WIB)."],
-                complaint_id=complaint.id,
-            )
+        if new in OPEN_STATUSES:
+            dataset.open_complaints[index] = (ticket, agency_id, new)
+        else:  # resolved: no longer an officer's to move on
+            dataset.open_complaints[index] = dataset.open_complaints[-1]
+            dataset.open_complaints.pop()
 
     results["status_change"] = _timed(max(1, repetitions // 2), 5, status_change, counter)
 
     def file(_: int) -> None:
+        # what the dialogue's action_file_complaint runs (bot/actions/complaint.py)
         if rng.random() < 0.3:
             _, _, urn, channel = rng.choice(dataset.citizen_urn)
         else:
             channel = "sms"
             dataset.filed_numbers += 1
             urn = f"sms:+62858{dataset.filed_numbers:09d}"
+        if rng.random() < 0.9:  # a pilot area (routed to its agency), else the national queue
+            region, name, _ = rng.choice(REGIONS)
+            district, address = f"{region}.{rng.randrange(1, 18):02d}", f"Desa Sukamaju, {name}"
+        else:
+            region, district, address = rng.choice(UNROUTED_PLACES)
         new = repository.NewComplaint(
             urn=urn, channel=channel, description=rng.choice(dataset.descriptions),
             category=Category(rng.choices(dataset.categories, dataset.category_weights)[0]),
-            province_code="34", region_code="34.04", district_code="34.04.06", address="Mlati, Sleman",
+            province_code=region[:2], region_code=region, district_code=district, address=address,
+            anonymous=rng.random() < 0.15,
         )
         with session_scope(engine) as session:
-            repository.file_complaint(session, new, today=today)
+            filed = repository.file_complaint(session, new, today=today)
+            casework.announce_new_complaint(session, filed)
 
     results["file"] = _timed(max(1, repetitions // 2), 5, file, counter)
     return results

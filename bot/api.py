@@ -113,7 +113,14 @@ class ComplaintPage(BaseModel):
     items: list[ComplaintSummary]
     page: int
     page_size: int
-    total: int
+    total: int = Field(
+        description="how many complaints match; when `total_capped`, counting stopped there and this many or more "
+        f"match (exact up to {repository.LIST_COUNT_LIMIT}, or to the end of the page asked for if that is further)"
+    )
+    total_capped: bool = Field(
+        default=False,
+        description=f"`total` is a lower bound: show it as \"{repository.LIST_COUNT_LIMIT}+\"; later pages can still be asked for",
+    )
 
 
 def _summary_fields(complaint: Complaint, agency: Agency) -> dict[str, Any]:
@@ -279,13 +286,19 @@ async def list_complaints(
     scope = _scope(officer)
 
     def load(session: Session) -> ComplaintPage:
-        items, total = repository.list_complaints(session, filters, agency_scope=scope, page=page, page_size=page_size)
+        # A long list is not counted to its end: `total` stops at LIST_COUNT_LIMIT (`total_capped`).
+        found = repository.page_of_complaints(
+            session, filters, agency_scope=scope, page=page, page_size=page_size,
+            count_limit=repository.LIST_COUNT_LIMIT,
+        )
+        items = found.items
         agencies = {a_id: session.get(Agency, a_id) for a_id in {c.agency_id for c in items}}
         return ComplaintPage(
             items=[ComplaintSummary(**_summary_fields(c, agencies[c.agency_id])) for c in items],
             page=page,
             page_size=page_size,
-            total=total,
+            total=found.total,
+            total_capped=found.total_capped,
         )
 
     return await _tx(request, load)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bot import desk_texts, texts
 from channels.formatting import render
@@ -20,6 +20,7 @@ from channels.urns import channel_of, provider_of
 from storage import repository
 from storage.models import (
     Agency,
+    Citizen,
     Complaint,
     ComplaintEvent,
     ContactUrn,
@@ -97,16 +98,19 @@ def complaint_for_officer(session: Session, officer: Officer, ticket: str) -> Co
 
 def send_to_urn(session: Session, urn: str, text: str, complaint: Complaint | None = None) -> list[int]:
     """Queue a message to any address (citizen or officer), rendered for its channel."""
-    contact = repository.get_or_create_urn(session, urn)
-    channel = channel_of(urn)
-    messages = repository.queue_outbound(
-        session,
-        urn_id=contact.id,
-        channel=channel,
-        provider=provider_of(urn),
-        texts=render(channel, text),
-        complaint_id=complaint.id if complaint else None,
-    )
+    return _send_to_contacts(session, [repository.get_or_create_urn(session, urn)], text, complaint)
+
+
+def _send_to_contacts(session: Session, contacts: list[ContactUrn], text: str, complaint: Complaint | None) -> list[int]:
+    """``send_to_urn`` for several addresses whose contact rows are at hand: the messages written together."""
+    outbound = []
+    for contact in contacts:
+        channel = channel_of(contact.urn)
+        outbound += [
+            repository.OutboundText(urn_id=contact.id, channel=channel, provider=provider_of(contact.urn), text=part)
+            for part in render(channel, text)
+        ]
+    messages = repository.queue_outbound_many(session, outbound, complaint_id=complaint.id if complaint else None)
     return [m.id for m in messages]
 
 
@@ -114,24 +118,49 @@ def notify_officers(
     session: Session, complaint: Complaint, text: str, roles: tuple[OfficerRole, ...] | None = None
 ) -> int:
     """Tell the officers of the complaint's agency (of these roles); returns how many addresses."""
-    urns = repository.officer_urns(session, complaint.agency_id, roles)
-    for urn in urns:
-        send_to_urn(session, urn, text, complaint)
-    return len(urns)
+    contacts = repository.officer_contacts(session, complaint.agency_id, roles)
+    if contacts:
+        _send_to_contacts(session, contacts, text, complaint)
+    return len(contacts)
 
 
 def push_to_citizen(session: Session, complaint: Complaint, kind: str, text_for) -> None:
     """A push on the channel and address the citizen used, in their language, and the dialogue told of it."""
     contact = session.get(ContactUrn, complaint.urn_id)
     language = repository.citizen_language(session, contact.id)
-    send_to_urn(session, contact.urn, text_for(language), complaint)
+    text = text_for(language)
+    # written by the flush that writes the push's messages, in the same transaction as before
     repository.queue_dialogue_push(
-        session, contact.id, THREAD_INTENTS[kind], {"ticket": complaint.ticket}
+        session, contact.id, THREAD_INTENTS[kind], {"ticket": complaint.ticket}, flush=False
     )
+    _send_to_contacts(session, [contact], text, complaint)
 
 
 def _agency(session: Session, complaint: Complaint) -> Agency:
     return session.get(Agency, complaint.agency_id)
+
+
+@dataclass(frozen=True)
+class _PushContext:
+    agency: Agency
+    contact: ContactUrn
+    citizen: Citizen
+
+
+def _load_for_push(session: Session, complaint: Complaint) -> _PushContext:
+    """The complaint's agency, and the reporter's address and citizen that a push reads, in one query.
+
+    They land in the session's identity map, where ``_agency`` and ``push_to_citizen`` find them
+    without asking the database again, for as long as the caller holds the returned context (the
+    identity map keeps unchanged objects only while something else refers to them).
+    """
+    contact, citizen, agency = session.exec(
+        select(ContactUrn, Citizen, Agency)
+        .join(Citizen, col(Citizen.id) == col(ContactUrn.citizen_id))
+        .join(Agency, col(Agency.id) == complaint.agency_id)  # one row: no relation to the address needed
+        .where(col(ContactUrn.id) == complaint.urn_id)
+    ).one()
+    return _PushContext(agency, contact, citizen)
 
 
 def _event(session: Session, complaint: Complaint, kind: str, actor: Actor, note: str | None = None, **status) -> None:
@@ -149,8 +178,7 @@ def _event(session: Session, complaint: Complaint, kind: str, actor: Actor, note
 
 def _touch(session: Session, complaint: Complaint) -> None:
     complaint.updated_at = utcnow()
-    session.add(complaint)
-    session.flush()
+    session.add(complaint)  # written with the next flush (the event, the messages) or at commit
 
 
 # ---------------------------------------------------------------- filing
@@ -158,9 +186,10 @@ def _touch(session: Session, complaint: Complaint) -> None:
 
 def announce_new_complaint(session: Session, complaint: Complaint) -> int:
     """Tell the agency's officers about a complaint just filed (the reporter only when not anonymous)."""
+    context = _load_for_push(session, complaint)  # the agency and the reporter's address, in one query
     attachments = repository.attachments_of_complaint(session, complaint.id)
-    reporter = None if complaint.anonymous else session.get(ContactUrn, complaint.urn_id).urn
-    text = desk_texts.new_complaint(complaint, _agency(session, complaint), attachments, reporter)
+    reporter = None if complaint.anonymous else context.contact.urn
+    text = desk_texts.new_complaint(complaint, context.agency, attachments, reporter)
     return notify_officers(session, complaint, text)
 
 
@@ -183,6 +212,8 @@ def change_status(
         raise CaseworkError("bad_transition", desk_texts.bad_transition(complaint, new_status))
     if new_status == Status.ditolak.value and not note:
         raise CaseworkError("reason_required", desk_texts.reason_required())
+    context = _load_for_push(session, complaint)  # held until the push is written
+    agency = context.agency
     now = utcnow()
     if old == Status.diterima.value:  # verified: the agency's clock starts
         complaint.followup_due = add_working_days(today, FOLLOWUP_WORKING_DAYS)
@@ -196,7 +227,6 @@ def change_status(
     complaint.status = new_status
     _touch(session, complaint)
     _event(session, complaint, "status", actor, note, from_status=old, to_status=new_status)
-    agency = _agency(session, complaint)
     kind = "resolution" if new_status == Status.selesai.value else "status"
     push_to_citizen(session, complaint, kind, lambda language: texts.status_push(complaint, agency, note, language))
     return complaint
@@ -209,11 +239,12 @@ def reply_to_citizen(session: Session, complaint: Complaint, *, actor: Actor, te
         raise CaseworkError("empty", desk_texts.empty_reply())
     if complaint.status not in OPEN | {Status.selesai.value}:
         raise CaseworkError("closed", desk_texts.closed(complaint))
+    context = _load_for_push(session, complaint)  # held until the push is written
+    agency = context.agency
     if complaint.followed_up_at is None:
         complaint.followed_up_at = utcnow()
     _touch(session, complaint)
     _event(session, complaint, "reply", actor, text)
-    agency = _agency(session, complaint)
     push_to_citizen(session, complaint, "reply", lambda language: texts.officer_reply(complaint, agency, text, language))
     return complaint
 

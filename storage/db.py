@@ -3,23 +3,85 @@
 from __future__ import annotations
 
 import asyncio
+import select
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
 T = TypeVar("T")
+
+# A pooled server connection is pinged before use only when it sat unused this long, or when the
+# server has sent something on it while it was idle (see _server_connection_engine).
+IDLE_PING_SECONDS = 30.0
+# Server connections are replaced after an hour: a long-lived backend process only grows.
+RECYCLE_SECONDS = 3600
 
 
 def make_engine(database_url: str, *, echo: bool = False) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(database_url, url.database, echo)
-    return create_engine(database_url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return _server_engine(database_url, echo)
+
+
+def _server_engine(database_url: str, echo: bool) -> Engine:
+    """A pool of server (PostgreSQL) connections, each checked cheaply on checkout.
+
+    ``pool_pre_ping`` would send a ``SELECT 1`` before every transaction: one more round trip on
+    each store operation, most of which are a handful of round trips. What it guards against is
+    a pooled connection that died while it sat idle:
+
+    * the server restarted or ended the backend (``pg_terminate_backend``, ``idle_session_timeout``):
+      the server then sends an error and closes the socket, so the socket turns readable. That is
+      checked without a round trip (``poll`` with no timeout); a readable idle connection is pinged,
+      and replaced, with every other pooled connection, if the ping fails (what the pre-ping did);
+    * a connection dropped silently on the way (a NAT or firewall forgetting an idle flow): nothing
+      arrives, so a connection unused for ``IDLE_PING_SECONDS`` is pinged anyway;
+    * ``pool_recycle`` replaces connections older than an hour.
+
+    What is left: a connection that dies silently within 30 s of its last use fails its next
+    statement; SQLAlchemy then marks the whole pool stale, so one operation fails, as it would on
+    an outage in the middle of a transaction with the pre-ping too.
+    """
+    engine = create_engine(
+        database_url, echo=echo, pool_size=10, max_overflow=10, pool_recycle=RECYCLE_SECONDS
+    )
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection, record) -> None:
+        if dbapi_connection is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None:  # just connected
+            return
+        if time.monotonic() - idle_since < IDLE_PING_SECONDS and not _has_input(dbapi_connection):
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # noqa: BLE001 - any failure: the connection is not usable
+            # as the pre-ping does: this connection and every other pooled one are replaced
+            raise exc.InvalidatePoolError(f"pooled connection failed its ping: {error}") from error
+
+    return engine
+
+
+def _has_input(dbapi_connection) -> bool:
+    """Whether the server sent anything on this idle connection (an error, a close); True if unsure."""
+    try:
+        poller = select.poll()
+        poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLPRI)
+        return bool(poller.poll(0))
+    except Exception:  # noqa: BLE001 - no poll() on this platform, a closed connection: ping
+        return True
 
 
 def _sqlite_engine(database_url: str, path: str | None, echo: bool) -> Engine:

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from channels.base import MediaItem
@@ -61,27 +62,58 @@ def get_urn(session: Session, urn: str) -> ContactUrn | None:
     return session.exec(select(ContactUrn).where(ContactUrn.urn == urn)).first()
 
 
+def _insert(session: Session, model):
+    """``INSERT`` for ``model`` in the session's SQL dialect, to use ``ON CONFLICT`` (PostgreSQL, SQLite)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    raise NotImplementedError(f"no ON CONFLICT insert for {dialect}")
+
+
+def _insert_unless_exists(session: Session, row, unique: str):
+    """Insert a new model object unless a row with the same ``unique`` column exists; None if one does.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` statement: a unique clash (another writer
+    got there first) needs no savepoint around the insert, and the transaction stays usable. On
+    success ``row`` gets its id and joins the session as a persistent object, as if it had been
+    added and flushed (a Core insert: cheaper than the ORM's INSERT ... RETURNING of an entity).
+    """
+    session.flush()  # what the row refers to is written first, as a flush would order it
+    table = type(row).__table__
+    values = {column.key: getattr(row, column.key) for column in table.columns if not column.primary_key}
+    statement = (
+        _insert(session, table).values(**values).on_conflict_do_nothing(index_elements=[unique]).returning(table.c.id)
+    )
+    new_id = session.exec(statement).scalar()
+    if new_id is None:
+        return None
+    row.id = new_id
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
+
+
 def get_or_create_urn(session: Session, urn: str) -> ContactUrn:
     """The URN's row, creating it (and a new citizen) on first contact."""
     existing = get_urn(session, urn)
     if existing:
         return existing
     scheme, _ = split_urn(urn)
-    try:
-        with session.begin_nested():
-            citizen = Citizen()
-            session.add(citizen)
-            session.flush()
-            contact = ContactUrn(urn=urn, scheme=scheme, citizen_id=citizen.id)
-            session.add(contact)
-            session.flush()
-            return contact
-    except IntegrityError:
-        # Another writer created it between our read and our insert.
-        found = get_urn(session, urn)
-        if found is None:
-            raise
-        return found
+    citizen = Citizen()
+    session.add(citizen)
+    session.flush()
+    contact = _insert_unless_exists(session, ContactUrn(urn=urn, scheme=scheme, citizen_id=citizen.id), "urn")
+    if contact is not None:
+        return contact
+    # Another writer created it between our read and our insert: theirs stands, our citizen goes.
+    session.expunge(citizen)
+    session.exec(delete(Citizen).where(col(Citizen.id) == citizen.id))
+    found = get_urn(session, urn)
+    if found is None:
+        raise IntegrityError("INSERT INTO contact_urn", {"urn": urn}, Exception("the URN vanished after a clash"))
+    return found
 
 
 def citizen_language(session: Session, urn_id: int) -> str:
@@ -322,22 +354,49 @@ def queue_outbound(
     complaint_id: int | None = None,
 ) -> list[Message]:
     """Write outgoing messages and their outbox items in the caller's transaction."""
-    messages = []
-    for text in texts:
-        message = Message(
+    return queue_outbound_many(
+        session,
+        [OutboundText(urn_id=urn_id, channel=channel, provider=provider, text=text) for text in texts],
+        reply_to_id=reply_to_id,
+        complaint_id=complaint_id,
+    )
+
+
+@dataclass(frozen=True)
+class OutboundText:
+    urn_id: int
+    channel: str
+    provider: str
+    text: str
+
+
+def queue_outbound_many(
+    session: Session, outbound: Sequence[OutboundText], *, reply_to_id: int | None = None, complaint_id: int | None = None
+) -> list[Message]:
+    """Write outgoing messages (to one or several addresses) and their outbox items, in this order.
+
+    Two flushes whatever the number of messages: the messages (one multi-row INSERT), then their
+    outbox items, which need the messages' ids.
+    """
+    messages = [
+        Message(
             direction=Direction.outbound.value,
-            urn_id=urn_id,
-            channel=channel,
-            provider=provider,
-            text=text,
+            urn_id=item.urn_id,
+            channel=item.channel,
+            provider=item.provider,
+            text=item.text,
             status=MessageStatus.queued.value,
             reply_to_id=reply_to_id,
             complaint_id=complaint_id,
         )
-        session.add(message)
+        for item in outbound
+    ]
+    if not messages:
         session.flush()
-        session.add(OutboxItem(message_id=message.id))
-        messages.append(message)
+        return messages
+    session.add_all(messages)
+    session.flush()
+    session.add_all([OutboxItem(message_id=message.id) for message in messages])
     session.flush()
     return messages
 
@@ -513,6 +572,23 @@ def officer_urns(session: Session, agency_id: int, roles: Sequence[OfficerRole] 
     return sorted(set(session.exec(query).all()))
 
 
+def officer_contacts(session: Session, agency_id: int, roles: Sequence[OfficerRole] | None = None) -> list[ContactUrn]:
+    """The contact rows of ``officer_urns`` (same addresses, same order), made for those that have none yet.
+
+    One query for the addresses and their rows, instead of one per address.
+    """
+    query = (
+        select(OfficerUrn.urn, ContactUrn)
+        .join(Officer, col(Officer.id) == col(OfficerUrn.officer_id))
+        .outerjoin(ContactUrn, col(ContactUrn.urn) == col(OfficerUrn.urn))
+        .where(Officer.agency_id == agency_id, col(Officer.active).is_(True))
+    )
+    if roles is not None:
+        query = query.where(col(Officer.role).in_([r.value for r in roles]))
+    found = dict(session.exec(query).all())
+    return [found[urn] if found[urn] is not None else get_or_create_urn(session, urn) for urn in sorted(found)]
+
+
 def set_routing_rule(session: Session, *, agency_id: int, category: str = ANY, region_code: str = ANY) -> RoutingRule:
     """Route a category (or ANY) in a place (kab/kota, province or ANY) to an agency; replaces the old rule."""
     rule = session.exec(
@@ -597,14 +673,16 @@ def _specificity(rule: RoutingRule) -> tuple[int, int]:
 def route(session: Session, *, category: str, region_code: str | None, province_code: str | None) -> Agency:
     """The agency for a category in a place: the most specific rule, or the national queue when none matches."""
     places = [code for code in (region_code, province_code) if code] + [ANY]
-    rules = session.exec(
-        select(RoutingRule).where(
-            col(RoutingRule.category).in_([category, ANY]), col(RoutingRule.region_code).in_(places)
-        )
+    # the matching rules with their agencies, in one query
+    matches = session.exec(
+        select(RoutingRule, Agency)
+        .join(Agency, col(Agency.id) == col(RoutingRule.agency_id))
+        .where(col(RoutingRule.category).in_([category, ANY]), col(RoutingRule.region_code).in_(places))
     ).all()
-    if not rules:
+    if not matches:
         return national_queue(session)
-    return session.get(Agency, max(rules, key=_specificity).agency_id)
+    _, agency = max(matches, key=lambda match: _specificity(match[0]))
+    return agency
 
 
 def route_agency(session: Session, complaint: NewComplaint) -> Agency:
@@ -622,7 +700,7 @@ def file_complaint(session: Session, new: NewComplaint, *, today: date, max_tick
     contact = get_or_create_urn(session, new.urn)
     agency = route_agency(session, new)
     for _ in range(max_ticket_tries):
-        complaint = Complaint(
+        drawn = Complaint(
             ticket=tickets.new_ticket(),
             citizen_id=contact.citizen_id,
             urn_id=contact.id,
@@ -641,12 +719,9 @@ def file_complaint(session: Session, new: NewComplaint, *, today: date, max_tick
             language=new.language,
             verify_due=add_working_days(today, VERIFY_WORKING_DAYS),
         )
-        try:
-            # The unique index on ticket decides; on a collision only this savepoint is undone.
-            with session.begin_nested():
-                session.add(complaint)
-                session.flush()
-        except IntegrityError:
+        # The unique index on ticket decides: a drawn number already taken inserts nothing.
+        complaint = _insert_unless_exists(session, drawn, "ticket")
+        if complaint is None:
             continue
         _link_attachments(session, complaint)
         session.add(
@@ -681,8 +756,7 @@ def _link_attachments(session: Session, complaint: Complaint) -> None:
         if attachment.kind == "location":
             complaint.latitude, complaint.longitude = attachment.latitude, attachment.longitude
         session.add(attachment)
-    session.add(complaint)
-    session.flush()
+    session.add(complaint)  # flushed by the caller, with the complaint's first event
 
 
 def get_complaint(session: Session, ticket: str) -> Complaint | None:
@@ -731,6 +805,18 @@ class ComplaintFilter:
     region_code: str | None = None
 
 
+# How far the officers' list counts its matches: beyond this (or the end of the page asked for,
+# whichever is further) its total says "at least" (the API's `total_capped`).
+LIST_COUNT_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class ComplaintPage:
+    items: list[Complaint]
+    total: int  # exact, or when ``total_capped`` the bound where counting stopped: "total or more"
+    total_capped: bool
+
+
 def list_complaints(
     session: Session,
     filters: ComplaintFilter,
@@ -739,27 +825,63 @@ def list_complaints(
     page: int = 1,
     page_size: int = 20,
 ) -> tuple[list[Complaint], int]:
-    """A page of complaints, newest first; ``agency_scope`` limits to one agency (None: all)."""
-    query = select(Complaint)
+    """A page of complaints, newest first; ``agency_scope`` limits to one agency (None: all). Exact total."""
+    found = page_of_complaints(session, filters, agency_scope=agency_scope, page=page, page_size=page_size)
+    return found.items, found.total
+
+
+def page_of_complaints(
+    session: Session,
+    filters: ComplaintFilter,
+    *,
+    agency_scope: int | None,
+    page: int = 1,
+    page_size: int = 20,
+    count_limit: int | None = None,
+) -> ComplaintPage:
+    """A page of complaints, newest first, and how many match.
+
+    With ``count_limit`` the count stops after max(count_limit, the end of this page) rows, so that
+    a long list costs what a short one does: a total at that bound is ``total_capped`` (it means
+    "this many or more"). Without it every match is counted.
+    """
+    conditions = []
     if agency_scope is not None:
-        query = query.where(Complaint.agency_id == agency_scope)
+        conditions.append(col(Complaint.agency_id) == agency_scope)
     if filters.status:
-        query = query.where(Complaint.status == filters.status)
+        conditions.append(col(Complaint.status) == filters.status)
     if filters.category:
-        query = query.where(Complaint.category == filters.category)
+        conditions.append(col(Complaint.category) == filters.category)
     if filters.region_code:
-        query = query.where(Complaint.region_code == filters.region_code)
-    if filters.agency_code:
-        query = query.join(Agency, col(Agency.id) == col(Complaint.agency_id)).where(
-            Agency.code == filters.agency_code
-        )
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    items = session.exec(
-        query.order_by(col(Complaint.created_at).desc(), col(Complaint.id).desc())
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    ).all()
-    return list(items), total
+        conditions.append(col(Complaint.region_code) == filters.region_code)
+
+    def matching(query):
+        if filters.agency_code:
+            query = query.join(Agency, col(Agency.id) == col(Complaint.agency_id)).where(
+                Agency.code == filters.agency_code
+            )
+        return query.where(*conditions)
+
+    offset = (page - 1) * page_size
+    items = list(
+        session.exec(
+            matching(select(Complaint))
+            .order_by(col(Complaint.created_at).desc(), col(Complaint.id).desc())
+            .offset(offset)
+            .limit(page_size)
+        ).all()
+    )
+    if items and len(items) < page_size:  # the last page: the total is known without counting
+        return ComplaintPage(items, offset + len(items), False)
+    # Only the ids are counted, so that the (agency_id, status, created_at, id) index answers alone.
+    counted = matching(select(Complaint.id))
+    bound = None if count_limit is None else max(count_limit, page * page_size)
+    if bound is not None:
+        counted = counted.limit(bound + 1)
+    total = session.exec(select(func.count()).select_from(counted.subquery())).one()
+    if bound is not None and total > bound:
+        return ComplaintPage(items, bound, True)
+    return ComplaintPage(items, total, False)
 
 
 def open_complaints_of_agency(session: Session, agency_id: int, limit: int = 20) -> list[Complaint]:
@@ -856,10 +978,12 @@ def complaints_awaiting_confirmation(session: Session, resolved_before: datetime
 # ---------------------------------------------------------------- telling the dialogue what was pushed
 
 
-def queue_dialogue_push(session: Session, urn_id: int, intent: str, entities: dict) -> DialoguePush:
+def queue_dialogue_push(session: Session, urn_id: int, intent: str, entities: dict, *, flush: bool = True) -> DialoguePush:
+    """Record what the dialogue must be told; ``flush=False`` leaves the INSERT to the caller's next flush."""
     push = DialoguePush(urn_id=urn_id, intent=intent, entities=json.dumps(entities, ensure_ascii=False))
     session.add(push)
-    session.flush()
+    if flush:
+        session.flush()
     return push
 
 

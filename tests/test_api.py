@@ -127,6 +127,26 @@ def test_listing_filters_and_pages(client, store):
         assert client.get("/api/v1/complaints", params=bad, headers=auth(token)).status_code == 422
 
 
+def test_a_long_list_is_counted_only_so_far(client, store, monkeypatch):
+    """Counting stops at LIST_COUNT_LIMIT (or the end of the page asked for): `total` is then "this many or more"."""
+    from storage import repository
+
+    monkeypatch.setattr(repository, "LIST_COUNT_LIMIT", 3)
+    for _ in range(6):
+        file(store)
+    token = officer_token(store, agency_code="NASIONAL", role=OfficerRole.officer)
+
+    def listing(**params):
+        body = client.get("/api/v1/complaints", params=params, headers=auth(token)).json()
+        return body["total"], body["total_capped"], len(body["items"])
+
+    assert listing(page_size=2) == (3, True, 2)  # 6 match; counted up to 3
+    assert listing(page_size=2, page=2) == (4, True, 2)  # the end of the page asked for is further
+    assert listing(page_size=2, page=3) == (6, False, 2)  # the last page knows the exact total
+    assert listing(page_size=4, page=2) == (6, False, 2)
+    assert listing(page_size=10) == (6, False, 6)
+
+
 def test_openapi_is_served(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert "/api/v1/complaints/{ticket}" in paths and "/simulator/messages" in paths
