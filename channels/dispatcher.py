@@ -4,6 +4,10 @@ Outbox rows are written in the transaction of the change that caused them; this 
 due rows with a lease (so a second app instance never sends the same row), hands each to the
 adapter of its URN, and records the provider's id and status, or the failure and when to try
 again. After a crash the lease runs out and the row is sent by whoever runs next.
+
+Conversations are sent concurrently (a provider call takes tens to hundreds of milliseconds, and
+one status change may notify several officers); the messages of one conversation go one after
+the other, in order.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 POLL_SECONDS = 1.0
+CONCURRENT_CONVERSATIONS = 8  # provider calls in flight at once
 
 
 def backoff(attempts: int) -> timedelta:
@@ -33,10 +38,18 @@ def backoff(attempts: int) -> timedelta:
 
 
 class Dispatcher:
-    def __init__(self, engine: Engine, adapters: AdapterRegistry, *, max_attempts: int = 3) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        adapters: AdapterRegistry,
+        *,
+        max_attempts: int = 10,
+        concurrency: int = CONCURRENT_CONVERSATIONS,
+    ) -> None:
         self._engine = engine
         self._adapters = adapters
         self._max_attempts = max_attempts
+        self._concurrency = concurrency
         self._wake = asyncio.Event()
         self._sending = asyncio.Lock()
 
@@ -73,28 +86,37 @@ class Dispatcher:
                 return claimed, last_inbound
 
             claimed, last_inbound = await in_transaction(self._engine, claim)
-            sent = 0
-            held_back: set[str] = set()  # conversations with a failed send: keep their order
-            for item, message, contact in claimed:
-                if contact.urn in held_back:
-                    await in_transaction(self._engine, lambda s, item_id=item.id: repository.release_claim(s, item_id))
-                    continue
-                if contact.unreachable_at is not None:
-                    result = SendResult(SendOutcome.recipient_gone, error="the address is unreachable (blocked or opted out)")
-                else:
-                    result = await self._send(
-                        OutgoingMessage(
-                            message.id, contact.urn, message.channel, message.text, last_inbound.get(contact.id)
-                        )
-                    )
-                await in_transaction(
-                    self._engine, lambda s, i=item, u=contact.urn, r=result: self._record(s, i.id, i.attempts, u, r)
+            conversations: dict[str, list] = {}
+            for row in claimed:  # claimed in outbox order, so each conversation's list is in order
+                conversations.setdefault(row[2].urn, []).append(row)
+            slots = asyncio.Semaphore(self._concurrency)
+
+            async def send_conversation(rows: list) -> int:
+                async with slots:
+                    return await self._send_in_order(rows, last_inbound)
+
+            counts = await asyncio.gather(*(send_conversation(rows) for rows in conversations.values()))
+            return sum(counts)
+
+    async def _send_in_order(self, rows: list, last_inbound: dict) -> int:
+        """Send one conversation's messages in order; after a failed one, the rest wait (released)."""
+        sent = 0
+        for index, (item, message, contact) in enumerate(rows):
+            if contact.unreachable_at is not None:
+                result = SendResult(SendOutcome.recipient_gone, error="the address is unreachable (blocked or opted out)")
+            else:
+                result = await self._send(
+                    OutgoingMessage(message.id, contact.urn, message.channel, message.text, last_inbound.get(contact.id))
                 )
-                if result.outcome is SendOutcome.sent:
-                    sent += 1
-                else:
-                    held_back.add(contact.urn)
-            return sent
+            await in_transaction(
+                self._engine, lambda s, i=item, u=contact.urn, r=result: self._record(s, i.id, i.attempts, u, r)
+            )
+            if result.outcome is not SendOutcome.sent:
+                for later, _, _ in rows[index + 1 :]:  # keep their order: they go after this one
+                    await in_transaction(self._engine, lambda s, item_id=later.id: repository.release_claim(s, item_id))
+                break
+            sent += 1
+        return sent
 
     async def _send(self, message: OutgoingMessage) -> SendResult:
         try:

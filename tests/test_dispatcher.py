@@ -1,0 +1,80 @@
+"""The dispatcher: conversations are sent concurrently, each conversation's messages in order."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlmodel import select
+
+from channels.base import OutgoingMessage, SendOutcome, SendResult
+from channels.dispatcher import Dispatcher
+from channels.registry import AdapterRegistry
+from storage import repository
+from storage.db import session_scope
+from storage.models import Message, OutboxItem
+
+
+class GatedAdapter:
+    """Holds every send until ``expected`` sends are in flight at once (or gives up after a while)."""
+
+    provider = "simulator"
+
+    def __init__(self, expected: int, fail_texts: set[str] = frozenset()) -> None:
+        self.expected, self.fail_texts = expected, fail_texts
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.sent: list[tuple[str, str]] = []
+        self._all_in = asyncio.Event()
+
+    def handles(self, scheme: str) -> bool:
+        return scheme.startswith("sim-")
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        if self.in_flight >= self.expected:
+            self._all_in.set()
+        try:
+            await asyncio.wait_for(self._all_in.wait(), timeout=5)
+        except asyncio.TimeoutError:
+            pass  # sent one at a time: most_in_flight tells
+        finally:
+            self.in_flight -= 1
+        if message.text in self.fail_texts:
+            return SendResult(SendOutcome.retry, error="provider down")
+        self.sent.append((message.urn, message.text))
+        return SendResult(SendOutcome.sent, external_id=f"x-{message.message_id}", status="delivered")
+
+
+def queue(store, urn: str, texts: list[str]) -> None:
+    with session_scope(store) as session:
+        contact = repository.get_or_create_urn(session, urn)
+        repository.queue_outbound(session, urn_id=contact.id, channel="sms", provider="simulator", texts=texts)
+
+
+def test_conversations_are_sent_at_the_same_time(store):
+    urns = [f"sim-sms:+6281200000{i:03d}" for i in range(3)]
+    for urn in urns:
+        queue(store, urn, [f"pesan untuk {urn[-3:]}"])
+    adapter = GatedAdapter(expected=3)
+    sent = asyncio.run(Dispatcher(store, AdapterRegistry([adapter])).dispatch_due())
+    assert sent == 3 and adapter.most_in_flight == 3
+    assert sorted(urn for urn, _ in adapter.sent) == urns
+
+
+def test_one_conversation_keeps_its_order_and_waits_behind_a_failed_message(store):
+    first, second = "sim-sms:+6281200000101", "sim-sms:+6281200000102"
+    queue(store, first, ["satu", "dua", "tiga"])
+    queue(store, second, ["gagal", "sesudahnya"])
+    adapter = GatedAdapter(expected=2, fail_texts={"gagal"})
+    sent = asyncio.run(Dispatcher(store, AdapterRegistry([adapter])).dispatch_due())
+    assert sent == 3
+    assert [text for urn, text in adapter.sent if urn == first] == ["satu", "dua", "tiga"]
+    assert [text for urn, text in adapter.sent if urn == second] == []  # "sesudahnya" waits for "gagal"
+    with session_scope(store) as session:
+        rows = session.exec(select(Message.text, OutboxItem.state, OutboxItem.locked_until, OutboxItem.attempts)
+                            .join(OutboxItem, OutboxItem.message_id == Message.id)
+                            .where(Message.text.in_(["gagal", "sesudahnya"]))
+                            .order_by(Message.id)).all()
+    assert [(text, state, attempts) for text, state, _, attempts in rows] == [("gagal", "pending", 1), ("sesudahnya", "pending", 0)]
+    assert all(locked is None for _, _, locked, _ in rows)  # released, to be sent in order later
