@@ -922,19 +922,30 @@ def next_deadline(complaint: Complaint) -> tuple[date, str] | None:
 
 
 def complaints_with_running_deadlines(session: Session, due_by: date) -> list[Complaint]:
-    """Open complaints with a deadline on or before ``due_by`` (candidates for a reminder or a breach)."""
-    return list(
-        session.exec(
-            select(Complaint).where(
-                col(Complaint.status).in_([Status.diterima.value, Status.diteruskan.value, Status.diproses.value]),
-                or_(
-                    col(Complaint.verify_due) <= due_by,
-                    col(Complaint.followup_due) <= due_by,
-                    col(Complaint.resolve_due) <= due_by,
-                ),
+    """Open complaints with a running deadline on or before ``due_by`` whose breach is not yet recorded.
+
+    The candidates for a reminder or a breach. A breached deadline is done with (its breach was told
+    once), so a backlog of overdue complaints is not read again on every tick of the clock.
+    """
+    due_columns = {"verify": Complaint.verify_due, "followup": Complaint.followup_due, "resolve": Complaint.resolve_due}
+    pending = []
+    for deadline, statuses in OPEN_DEADLINES.items():
+        due = due_columns[deadline]
+        breached = (
+            select(DeadlineAlert.id)
+            .where(
+                DeadlineAlert.complaint_id == Complaint.id,
+                DeadlineAlert.deadline == deadline,
+                DeadlineAlert.kind == "breach",
+                DeadlineAlert.due == due,
             )
-        ).all()
-    )
+            .exists()
+        )
+        condition = and_(col(Complaint.status).in_(sorted(statuses)), col(due) <= due_by, ~breached)
+        if deadline == "followup":
+            condition = and_(condition, col(Complaint.followed_up_at).is_(None))
+        pending.append(condition)
+    return list(session.exec(select(Complaint).where(or_(*pending)).order_by(col(Complaint.id))).all())
 
 
 def record_alert(session: Session, complaint_id: int, deadline: str, kind: str, due: date) -> bool:

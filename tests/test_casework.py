@@ -585,6 +585,19 @@ def test_a_breach_is_recorded_and_the_supervisor_told_once(engine, world):
     assert len(messages_to(engine, PUPR_SUPERVISOR_URN)) == supervisor_messages
 
 
+def test_the_clock_does_not_read_a_breached_deadline_again(engine, world):
+    """A backlog of overdue complaints costs the clock nothing once each breach was told."""
+    complaint = forwarded_complaint(engine, world)
+    with session_scope(engine) as session:
+        candidates = repository.complaints_with_running_deadlines(session, date(2026, 12, 20))
+        assert complaint.id in [c.id for c in candidates]
+        casework.run_clock(session, utc(2026, 12, 9, 2))  # the follow-up (due 8 Dec) is breached
+    with session_scope(engine) as session:
+        # the resolution target (31 Dec) is the only deadline left to watch
+        assert complaint.id not in [c.id for c in repository.complaints_with_running_deadlines(session, date(2026, 12, 20))]
+        assert complaint.id in [c.id for c in repository.complaints_with_running_deadlines(session, date(2026, 12, 31))]
+
+
 def test_a_breach_at_an_agency_without_a_supervisor_goes_to_the_national_admins(engine, world):
     with session_scope(engine) as session:
         complaint = file(session, category="lingkungan", description="Sampah menumpuk")  # DLH: no supervisor
