@@ -21,6 +21,7 @@ from bot import api, category_model, services
 from bot.config import Settings, get_settings
 from bot.conversation import EngineUnavailable, RasaClient
 from bot.gateway import Gateway
+from channels import media
 from channels.providers import build_adapters, webhook_routers
 from storage.db import make_engine
 
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings.database_url)
     services.configure(engine)
+    media.configure(settings.public_base_url, settings.media_link_secret)
     executor = ActionExecutor()
     executor.register_package("bot.actions")
 

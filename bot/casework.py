@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from sqlmodel import Session, col, select
 
 from bot import desk_texts, texts
+from channels import media
 from channels.formatting import render
 from channels.urns import channel_of, provider_of
 from storage import repository
@@ -189,7 +190,8 @@ def announce_new_complaint(session: Session, complaint: Complaint) -> int:
     context = _load_for_push(session, complaint)  # the agency and the reporter's address, in one query
     attachments = repository.attachments_of_complaint(session, complaint.id)
     reporter = None if complaint.anonymous else context.contact.urn
-    text = desk_texts.new_complaint(complaint, context.agency, attachments, reporter)
+    links = {a.id: link for a in attachments if (link := media.link_for(a))}
+    text = desk_texts.new_complaint(complaint, context.agency, attachments, reporter, links)
     return notify_officers(session, complaint, text)
 
 

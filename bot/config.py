@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # webhook (needs PUBLIC_BASE_URL) or polling (local development); default: webhook when a public URL is set
     telegram_mode: str = Field(default="", alias="TELEGRAM_MODE")
 
+    # signs the links in officers' notifications to a citizen's photos and files (GET /media/...);
+    # without it (or without PUBLIC_BASE_URL) notifications list attachments without links
+    media_link_secret: str = Field(default="", alias="MEDIA_LINK_SECRET")
+
     # the simulator channel (demos, officer training, end-to-end tests)
     simulator_enabled: bool = Field(default=True, alias="SIMULATOR_ENABLED")
 

@@ -54,23 +54,34 @@ def place(complaint: Complaint) -> str:
     return " / ".join(parts) if parts else "lokasi belum jelas"
 
 
-def attachments(items: list[Attachment]) -> str | None:
+def attachments(items: list[Attachment], links: dict[int, str] | None = None) -> str | None:
+    """What came with the complaint; each file with its signed link when there is one, pins with a map."""
     if not items:
         return None
+    links = links or {}
     counts = Counter(_KINDS[a.kind] for a in items if a.kind in _KINDS)
     parts = [f"{n} {kind}" for kind, n in counts.items()]
     parts += [f"titik lokasi {a.latitude:.5f},{a.longitude:.5f}" for a in items if a.kind == "location"]
-    return "Lampiran: " + ", ".join(parts)
+    lines = ["Lampiran: " + ", ".join(parts)]
+    lines += [f"{_KINDS.get(a.kind, a.kind)}: {links[a.id]}" for a in items if a.id in links]
+    lines += [
+        f"peta: https://www.openstreetmap.org/?mlat={a.latitude:.5f}&mlon={a.longitude:.5f}#map=18/{a.latitude:.5f}/{a.longitude:.5f}"
+        for a in items
+        if a.kind == "location"
+    ]
+    return "\n".join(lines)
 
 
-def new_complaint(complaint: Complaint, agency: Agency, items: list[Attachment], reporter: str | None) -> str:
+def new_complaint(
+    complaint: Complaint, agency: Agency, items: list[Attachment], reporter: str | None, links: dict[int, str] | None = None
+) -> str:
     lines = [
         f"Laporan baru {_t(complaint)} untuk {agency.name}",
         f"Kategori: {categories.label(complaint.category)}",
         f"Lokasi: {place(complaint)}",
         f"Isi: {complaint.description}",
     ]
-    if (listed := attachments(items)) is not None:
+    if (listed := attachments(items, links)) is not None:
         lines.append(listed)
     lines.append(f"Pelapor: {reporter}" if reporter else "Pelapor: anonim (balasan tetap sampai lewat bot)")
     if complaint.confidential:

@@ -7,7 +7,7 @@ import logging
 
 from fastapi import APIRouter
 
-from channels import simulator, telegram, twilio
+from channels import media, simulator, telegram, twilio
 from channels.registry import AdapterRegistry
 
 logger = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def build_adapters(settings) -> AdapterRegistry:
 
 
 def webhook_routers(settings) -> list[APIRouter]:
-    routers = [twilio.router, telegram.router]
+    routers = [twilio.router, telegram.router, media.router]
     if settings.simulator_enabled:
         routers.append(simulator.router)
     return routers

@@ -21,6 +21,7 @@ from telegram import Bot, KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from channels.base import IncomingMessage, MediaItem, OutgoingMessage, SendOutcome, SendResult
+from channels.media import MAX_BYTES, MediaUnavailable
 from channels.urns import make_urn, split_urn
 from channels.webhooks import read_body
 
@@ -152,6 +153,17 @@ class TelegramAdapter:
             return SendResult(SendOutcome.permanent, error=f"{type(exc).__name__}: {exc.message}")
         # message ids count per chat; the chat makes them unique
         return SendResult(SendOutcome.sent, external_id=f"{chat_id}:{sent.message_id}", status="delivered")
+
+    async def fetch_media(self, file_id: str) -> bytes:
+        """A file a citizen sent, by its ``file_id`` (only our bot can fetch it)."""
+        try:
+            await self.ensure_initialized()
+            file = await self.bot.get_file(file_id)
+            if file.file_size and file.file_size > MAX_BYTES:
+                raise MediaUnavailable("too large")
+            return bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            raise MediaUnavailable(f"{type(exc).__name__}: {exc.message}") from exc
 
     async def set_webhook(self, public_base_url: str) -> bool:
         await self.ensure_initialized()

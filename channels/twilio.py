@@ -14,9 +14,10 @@ import json
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import aiohttp
+import httpx
 from fastapi import APIRouter, HTTPException, Request, Response
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
@@ -24,6 +25,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from channels.base import IncomingMessage, MediaItem, OutgoingMessage, SendOutcome, SendResult
+from channels.media import MAX_BYTES, MediaUnavailable
 from channels.urns import InvalidAddress, make_urn, split_urn
 from channels.webhooks import public_url, read_body
 
@@ -103,6 +105,7 @@ class TwilioAdapter:
         api_url: str = "",
     ) -> None:
         self.auth_token = auth_token
+        self._account_sid = account_sid
         self.validator = RequestValidator(auth_token)
         self.public_base_url = public_base_url
         self._sms_from = sms_from
@@ -115,6 +118,26 @@ class TwilioAdapter:
 
     def handles(self, urn_scheme: str) -> bool:
         return (urn_scheme == "sms" and bool(self._sms_from)) or (urn_scheme == "whatsapp" and bool(self._whatsapp_from))
+
+    async def fetch_media(self, url: str) -> bytes:
+        """A media file a citizen sent (``MediaUrl``), fetched with the account's credentials.
+
+        Only from Twilio's API host (or the configured one): the URL came in a signed webhook, but
+        the credentials must never go anywhere else.
+        """
+        if urlsplit(url).netloc != urlsplit(self.client.api.base_url).netloc:
+            raise MediaUnavailable("not a media URL of this Twilio API")
+        try:
+            async with httpx.AsyncClient(timeout=20, follow_redirects=True) as http:
+                # the API answers with a redirect to the file's storage, which needs no credentials
+                response = await http.get(url, auth=(self._account_sid, self.auth_token))
+        except httpx.HTTPError as exc:
+            raise MediaUnavailable(type(exc).__name__) from exc
+        if response.status_code != 200:
+            raise MediaUnavailable(f"HTTP {response.status_code}")
+        if len(response.content) > MAX_BYTES:
+            raise MediaUnavailable("too large")
+        return response.content
 
     def signature_valid(self, url: str, params: Mapping[str, str], signature: str) -> bool:
         return bool(signature) and self.validator.validate(url, dict(params), signature)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.server import FakeService
@@ -26,6 +26,7 @@ class FakeTelegram(FakeService):
     throttle_next: int = 0  # answer 429 (retry_after 1) this many times
     pending_updates: list[dict] = field(default_factory=list)  # served by getUpdates
     webhook: dict = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)  # file_id -> content (getFile, then the file URL)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(100)
@@ -55,6 +56,13 @@ class FakeTelegram(FakeService):
             if not updates:
                 await asyncio.sleep(0.2)
             return self._ok(updates)
+        if method == "getFile":
+            file_id = params["file_id"]
+            if file_id not in self.files:
+                return JSONResponse({"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"},
+                                    status_code=400)
+            return self._ok({"file_id": file_id, "file_unique_id": "u" + file_id[-6:],
+                             "file_size": len(self.files[file_id]), "file_path": f"photos/{file_id}.jpg"})
         if method == "sendMessage":
             chat_id = int(params["chat_id"])
             if chat_id in self.blocked_chats:
@@ -84,5 +92,14 @@ class FakeTelegram(FakeService):
     def texts_to(self, chat_id: int) -> list[str]:
         return [m["text"] for m in self.sent if int(m["chat_id"]) == chat_id]
 
+    async def _file(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return JSONResponse({"ok": False, "error_code": 401}, status_code=401)
+        file_id = request.path_params["path"].removeprefix("photos/").removesuffix(".jpg")
+        return Response(self.files[file_id], media_type="image/jpeg")
+
     def app(self) -> Starlette:
-        return Starlette(routes=[Route("/bot{token}/{method}", self._method, methods=["POST", "GET"])])
+        return Starlette(routes=[
+            Route("/bot{token}/{method}", self._method, methods=["POST", "GET"]),
+            Route("/file/bot{token}/{path:path}", self._file, methods=["GET"]),
+        ])

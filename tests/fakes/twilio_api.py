@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from tests.fakes.server import FakeService
@@ -22,6 +22,7 @@ class FakeTwilio(FakeService):
     # errors to answer with, in order, before accepting again: (http status, twilio error code)
     errors: list[tuple[int, int]] = field(default_factory=list)
     requests: int = 0
+    media: dict[str, bytes] = field(default_factory=dict)  # media id -> content, served as Twilio serves MediaUrl
 
     def __post_init__(self) -> None:
         self._sids = itertools.count(1)
@@ -52,6 +53,22 @@ class FakeTwilio(FakeService):
             status_code=201,
         )
 
+    def media_url(self, media_id: str, message_sid: str = "MM" + "1" * 32) -> str:
+        return f"{self.url}/2010-04-01/Accounts/{self.account_sid}/Messages/{message_sid}/Media/{media_id}"
+
+    async def _media(self, request: Request) -> Response:
+        """Like Twilio: the API checks the credentials, then redirects to the file's storage."""
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if request.headers.get("authorization") != f"Basic {expected}":
+            return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401}, status_code=401)
+        media_id = request.path_params["media_id"]
+        if media_id not in self.media:
+            return JSONResponse({"code": 20404, "message": "Not found", "status": 404}, status_code=404)
+        return RedirectResponse(f"/storage/{media_id}", status_code=307)
+
+    async def _storage(self, request: Request) -> Response:
+        return Response(self.media[request.path_params["media_id"]], media_type="image/jpeg")
+
     def bodies_to(self, to: str) -> list[str]:
         return [m.get("Body", "") for m in self.sent if m.get("To") == to]
 
@@ -59,5 +76,7 @@ class FakeTwilio(FakeService):
         return Starlette(
             routes=[
                 Route("/2010-04-01/Accounts/{sid}/Messages.json", self._create_message, methods=["POST"]),
+                Route("/2010-04-01/Accounts/{sid}/Messages/{msid}/Media/{media_id}", self._media, methods=["GET"]),
+                Route("/storage/{media_id}", self._storage, methods=["GET"]),
             ]
         )

@@ -1,0 +1,115 @@
+"""Officers open a citizen's photos through signed links: the app fetches them from Twilio (with the
+account's credentials) or Telegram (by file_id); a link that was changed or has expired opens nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from sqlmodel import select
+
+from bot import casework
+from channels.base import MediaItem
+from channels.media import MediaLinks
+from storage import repository
+from storage.db import make_engine, session_scope
+from storage.models import Category, Message, OfficerRole
+from tests.channels_support import PUBLIC_BASE_URL, app_client, channel_settings
+
+SECRET = "media-link-secret"
+PHOTO = b"\xff\xd8\xff\xe0 a pothole \xff\xd9"
+OFFICER_URN = "sim-telegram:424242"
+
+
+def test_a_link_is_valid_until_it_expires_and_only_as_signed():
+    links = MediaLinks("https://aduan.example.go.id", SECRET, days=30)
+    link = links.link(7, now=1_000_000)
+    attachment_id, expires, signature = re.search(r"/media/(\d+)\?exp=(\d+)&sig=(\w+)$", link).groups()
+    assert links.valid(7, int(expires), signature, now=1_000_000 + 29 * 86400)
+    assert not links.valid(7, int(expires), signature, now=1_000_000 + 31 * 86400)  # expired
+    assert not links.valid(8, int(expires), signature, now=1_000_000)  # another file
+    assert not links.valid(7, int(expires) + 86400, signature, now=1_000_000)  # lengthened by hand
+    assert not MediaLinks("https://aduan.example.go.id", "other-secret").valid(7, int(expires), signature, now=1_000_000)
+
+
+@pytest.fixture
+def client(sqlite_url, fakes):
+    rasa, twilio, telegram = fakes
+    with app_client(channel_settings(sqlite_url, rasa, twilio, telegram, MEDIA_LINK_SECRET=SECRET)) as client:
+        yield client
+
+
+def file_with_media(sqlite_url: str, urn: str, provider: str, media: MediaItem) -> str:
+    """A complaint with one attachment, announced to an officer of its agency; returns the notification."""
+    engine = make_engine(sqlite_url)
+    with session_scope(engine) as session:
+        agency = repository.create_agency(session, code="PUPR-3404", name="Dinas PUPR Kabupaten Sleman", region_code="34.04")
+        repository.set_routing_rule(session, agency_id=agency.id, category="infrastruktur", region_code="34.04")
+        officer = repository.create_officer(session, name="Petugas", agency_id=agency.id, role=OfficerRole.officer)
+        repository.add_officer_urn(session, officer.id, OFFICER_URN)
+        repository.record_inbound(session, urn=urn, channel=urn.split(":")[0], provider=provider, text="",
+                                  external_id="in-1", attachments=[media])
+        complaint = repository.file_complaint(
+            session,
+            repository.NewComplaint(urn=urn, channel=urn.split(":")[0], description="Jalan berlubang",
+                                    category=Category.infrastruktur, province_code="34", region_code="34.04",
+                                    anonymous=True),
+            today=date(2026, 11, 27),
+        )
+        casework.announce_new_complaint(session, complaint)
+        contact = repository.get_urn(session, OFFICER_URN)
+        [notification] = session.exec(select(Message.text).where(Message.urn_id == contact.id)).all()
+    engine.dispose()
+    return notification
+
+
+def media_path(notification: str) -> str:
+    [link] = re.findall(r"https?://\S+/media/\S+", notification)
+    assert link.startswith(PUBLIC_BASE_URL)
+    return link.removeprefix(PUBLIC_BASE_URL)
+
+
+def test_an_officer_opens_a_whatsapp_photo_fetched_from_twilio(client, sqlite_url, fakes):
+    _, twilio, _ = fakes
+    twilio.media["ME" + "a" * 32] = PHOTO
+    notification = file_with_media(
+        sqlite_url, "whatsapp:+6281355550002", "twilio",
+        MediaItem(kind="image", url=twilio.media_url("ME" + "a" * 32), content_type="image/jpeg"),
+    )
+    assert "Lampiran: 1 foto" in notification and "6281355550002" not in notification
+    path = media_path(notification)
+    response = client.get(path)
+    assert response.status_code == 200 and response.content == PHOTO
+    assert response.headers["content-type"] == "image/jpeg"
+    assert client.get(path.replace("sig=", "sig=0")).status_code == 403
+    assert client.get(re.sub(r"exp=\d+", "exp=99999999999", path)).status_code == 403
+
+
+def test_an_officer_opens_a_telegram_photo_by_its_file_id(client, sqlite_url, fakes):
+    _, _, telegram = fakes
+    telegram.files["AgACAgUAAxkBAAI"] = PHOTO
+    notification = file_with_media(
+        sqlite_url, "telegram:777000111", "telegram",
+        MediaItem(kind="image", url="AgACAgUAAxkBAAI", content_type="image/jpeg"),
+    )
+    response = client.get(media_path(notification))
+    assert response.status_code == 200 and response.content == PHOTO
+
+
+def test_the_credentials_go_to_twilio_only(client, sqlite_url):
+    """A media URL on another host is not fetched with Twilio's credentials."""
+    notification = file_with_media(
+        sqlite_url, "sms:+6281355550003", "twilio",
+        MediaItem(kind="image", url="http://127.0.0.2:9/elsewhere.jpg", content_type="image/jpeg"),
+    )
+    assert client.get(media_path(notification)).status_code == 502
+
+
+def test_a_shared_pin_gets_a_map_link_and_no_file_link(client, sqlite_url):
+    notification = file_with_media(
+        sqlite_url, "telegram:777000112", "telegram", MediaItem(kind="location", latitude=-7.7319, longitude=110.3537)
+    )
+    assert "titik lokasi -7.73190,110.35370" in notification
+    assert "openstreetmap.org/?mlat=-7.73190&mlon=110.35370" in notification
+    assert "/media/" not in notification
