@@ -205,8 +205,9 @@ class Conversations:
                 break
             except EngineRefused as exc:
                 # the citizen has the push itself already (outbox); only the dialogue misses it
-                logger.error("Rasa refused push %s (%s): %s", push.id, push.intent, exc)
-                await self._tx(lambda s: repository.mark_push_failed(s, push.id, str(exc)))
+                refusal = str(exc)
+                logger.error("Rasa refused push %s (%s): %s", push.id, push.intent, refusal)
+                await self._tx(lambda s: repository.mark_push_failed(s, push.id, refusal))
                 continue
             queued.extend(await self._tx(lambda s: self._store_push_replies(s, push, contact, replies)))
         return queued

@@ -125,6 +125,17 @@ def test_with_rasa_down_the_push_arrives_and_the_dialogue_is_told_when_rasa_is_b
     assert len(twilio.bodies_to(CITIZEN)) == 1
 
 
+def test_a_push_rasa_refuses_is_given_up_not_retried_and_the_citizen_still_has_it(sqlite_url, rasa, twilio):
+    ticket, token = prepare_store(sqlite_url)
+    rasa.refusing = True  # e.g. a model trained without the EXTERNAL_ intents
+    with TestClient(create_app(Settings(**settings_env(sqlite_url, rasa, twilio)))) as client:
+        set_status(client.request, ticket, token, "diteruskan")
+        wait_for(lambda: twilio.bodies_to(CITIZEN), what="the push at Twilio")
+        wait_for(lambda: pushes(sqlite_url)[0].state == "failed", what="the push given up")
+    [push] = pushes(sqlite_url)
+    assert push.attempts == 0 and "400" in push.last_error
+
+
 def test_a_provider_failing_for_a_while_delivers_the_push_later_once(sqlite_url, rasa, twilio):
     ticket, token = prepare_store(sqlite_url)
     twilio.errors = [(503, 20503), (500, 20500)]  # down for the first two attempts (5 s, then 10 s apart)

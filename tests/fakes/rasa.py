@@ -20,6 +20,7 @@ class FakeRasa(FakeService):
     turns: list[dict] = field(default_factory=list)
     triggered: list[dict] = field(default_factory=list)  # trigger_intent calls: sender, name, entities
     token: str = "t"
+    refusing: bool = False  # answer trigger_intent with 400, as Rasa does for an intent its model lacks
 
     def replies_for(self, sender: str, text: str) -> list[dict]:
         if text == "panjang":
@@ -41,6 +42,8 @@ class FakeRasa(FakeService):
         if self.failing:
             return JSONResponse({"error": "down"}, status_code=500)
         body = await request.json()
+        if self.refusing:
+            return JSONResponse({"error": f"unknown intent {body['name']}"}, status_code=400)
         self.triggered.append({"sender": request.path_params["sender"], **body})
         return JSONResponse({"tracker": {}, "messages": []})
 
