@@ -165,3 +165,32 @@ def test_belum_reopens_and_what_is_still_wrong_reaches_the_agency(stack, officer
     relayed = wait_for(lambda: [m["text"] for m in officer.received()[before:]], what="the relayed detail")
     assert any("sisi utara" in r for r in relayed), relayed
 
+
+
+def test_after_an_old_thread_a_new_complaint_starts_as_usual(stack, officers):
+    """A thread that got old hands the message on: here a new complaint, whose form starts prefilled."""
+    officer, _ = officers
+    citizen = "081277779012"
+    stack.say(citizen, "lapor lampu jalan mati di Mlati, Sleman, sudah 2 minggu")
+    stack.say(citizen, "1")
+    ticket = TICKET.search("\n".join(stack.say(citizen, "ya"))).group(1)
+    notification = wait_for(lambda: [m for m in officer.received() if ticket in m["text"]], what="the notification")[-1]
+    seen = len(citizen_inbox(stack, citizen))
+    officer.send("Lampu sudah kami catat.", reply_to=notification["message_id"])
+    wait_for(lambda: citizen_inbox(stack, citizen)[seen:], what="the officer's message")
+    stack.say(citizen, "STATUS " + ticket)  # the officer's push is told to the dialogue before this turn
+
+    # eight days later (the thread's clock is in its slots: set back through Rasa's HTTP API)
+    urn = "sim-sms:+62" + citizen[1:]
+    rasa = f"http://127.0.0.1:{stack.env['RASA_PORT']}"
+    response = httpx.post(
+        f"{rasa}/conversations/{urn}/tracker/events", params={"token": stack.env["RASA_TOKEN"]},
+        json=[{"event": "slot", "name": "thread_opened_at", "value": time.time() - 8 * 24 * 3600}], timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    asked = stack.say(citizen, "lapor sampah menumpuk di pasar Mlati, Sleman, sudah seminggu")
+    assert any("Rahasiakan identitas" in r for r in asked), asked  # what, where and category prefilled
+    assert not any("diteruskan ke" in r for r in asked)
+    summary = "\n".join(stack.say(citizen, "1"))
+    assert "sampah" in summary.lower() and "Mlati" in summary, summary
+    assert TICKET.search("\n".join(stack.say(citizen, "ya")))
