@@ -97,13 +97,8 @@ def complaint_for_officer(session: Session, officer: Officer, ticket: str) -> Co
 # ---------------------------------------------------------------- sending
 
 
-def send_to_urn(session: Session, urn: str, text: str, complaint: Complaint | None = None) -> list[int]:
-    """Queue a message to any address (citizen or officer), rendered for its channel."""
-    return _send_to_contacts(session, [repository.get_or_create_urn(session, urn)], text, complaint)
-
-
-def _send_to_contacts(session: Session, contacts: list[ContactUrn], text: str, complaint: Complaint | None) -> list[int]:
-    """``send_to_urn`` for several addresses whose contact rows are at hand: the messages written together."""
+def send_to_contacts(session: Session, contacts: list[ContactUrn], text: str, complaint: Complaint | None) -> list[int]:
+    """Queue a message to these addresses (citizen or officers), rendered for each channel, written together."""
     outbound = []
     for contact in contacts:
         channel = channel_of(contact.urn)
@@ -116,12 +111,16 @@ def _send_to_contacts(session: Session, contacts: list[ContactUrn], text: str, c
 
 
 def notify_officers(
-    session: Session, complaint: Complaint, text: str, roles: tuple[OfficerRole, ...] | None = None
+    session: Session,
+    complaint: Complaint,
+    text: str,
+    roles: tuple[OfficerRole, ...] | None = None,
+    agency_id: int | None = None,
 ) -> int:
-    """Tell the officers of the complaint's agency (of these roles); returns how many addresses."""
-    contacts = repository.officer_contacts(session, complaint.agency_id, roles)
+    """Tell the officers (of these roles) of the complaint's agency, or of ``agency_id``; returns how many addresses."""
+    contacts = repository.officer_contacts(session, agency_id or complaint.agency_id, roles)
     if contacts:
-        _send_to_contacts(session, contacts, text, complaint)
+        send_to_contacts(session, contacts, text, complaint)
     return len(contacts)
 
 
@@ -134,7 +133,7 @@ def push_to_citizen(session: Session, complaint: Complaint, kind: str, text_for)
     repository.queue_dialogue_push(
         session, contact.id, THREAD_INTENTS[kind], {"ticket": complaint.ticket}, flush=False
     )
-    _send_to_contacts(session, [contact], text, complaint)
+    send_to_contacts(session, [contact], text, complaint)
 
 
 def _agency(session: Session, complaint: Complaint) -> Agency:
@@ -360,5 +359,4 @@ def _breach(session: Session, complaint: Complaint, deadline: str, due: date) ->
     told = notify_officers(session, complaint, text, (OfficerRole.supervisor,))
     if not told:  # an agency without a supervisor: the national administrators step in
         national = repository.national_queue(session)
-        for urn in repository.officer_urns(session, national.id, (OfficerRole.admin, OfficerRole.supervisor)):
-            send_to_urn(session, urn, text, complaint)
+        notify_officers(session, complaint, text, (OfficerRole.admin, OfficerRole.supervisor), agency_id=national.id)

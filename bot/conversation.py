@@ -191,11 +191,12 @@ class Conversations:
         """Tell Rasa, oldest first, what was pushed to this citizen; returns outbound ids of any bot messages."""
         queued: list[int] = []
         now = datetime.now(timezone.utc)
-        pushes = await self._tx(lambda s: repository.pending_dialogue_pushes(s, urn_id))
+        pushes, contact = await self._tx(
+            lambda s: (repository.pending_dialogue_pushes(s, urn_id), s.get(ContactUrn, urn_id))
+        )
         for push in pushes:
             if push.available_at > now:
                 break  # waiting for its retry time; later pushes keep their order
-            contact = await self._tx(lambda s: s.get(ContactUrn, urn_id))
             try:
                 replies = await self._rasa.trigger_intent(contact.urn, push.intent, json.loads(push.entities))
             except EngineUnavailable as exc:

@@ -560,22 +560,10 @@ def officer_of_urn(session: Session, urn_id: int) -> Officer | None:
     ).first()
 
 
-def officer_urns(session: Session, agency_id: int, roles: Sequence[OfficerRole] | None = None) -> list[str]:
-    """The addresses of an agency's active officers (of these roles), to notify them."""
-    query = (
-        select(OfficerUrn.urn)
-        .join(Officer, col(Officer.id) == col(OfficerUrn.officer_id))
-        .where(Officer.agency_id == agency_id, col(Officer.active).is_(True))
-    )
-    if roles is not None:
-        query = query.where(col(Officer.role).in_([r.value for r in roles]))
-    return sorted(set(session.exec(query).all()))
-
-
 def officer_contacts(session: Session, agency_id: int, roles: Sequence[OfficerRole] | None = None) -> list[ContactUrn]:
-    """The contact rows of ``officer_urns`` (same addresses, same order), made for those that have none yet.
+    """The addresses of an agency's active officers (of these roles), as contact rows, by address.
 
-    One query for the addresses and their rows, instead of one per address.
+    One query for the addresses and their rows; a row is made for an address that has none yet.
     """
     query = (
         select(OfficerUrn.urn, ContactUrn)
@@ -885,12 +873,34 @@ def page_of_complaints(
 
 
 def open_complaints_of_agency(session: Session, agency_id: int, limit: int = 20) -> list[Complaint]:
-    """An agency's complaints that still need work, nearest deadline first (no deadline last)."""
-    open_statuses = [Status.diterima.value, Status.diteruskan.value, Status.diproses.value]
-    rows = session.exec(
-        select(Complaint).where(Complaint.agency_id == agency_id, col(Complaint.status).in_(open_statuses))
-    ).all()
-    return sorted(rows, key=lambda c: (next_deadline(c) or (date.max, ""), c.id))[:limit]
+    """An agency's complaints that still need work, nearest deadline first (no deadline last).
+
+    The nearest ``limit`` of each running deadline, and the newest without one, are read (the
+    database sorts, a queue of 40,000 is not loaded), then merged.
+    """
+    due_columns = {"verify": Complaint.verify_due, "followup": Complaint.followup_due, "resolve": Complaint.resolve_due}
+    candidates: dict[int, Complaint] = {}
+    for deadline, statuses in OPEN_DEADLINES.items():
+        due = due_columns[deadline]
+        query = select(Complaint).where(
+            Complaint.agency_id == agency_id, col(Complaint.status).in_(sorted(statuses)), col(due).is_not(None)
+        )
+        if deadline == "followup":
+            query = query.where(col(Complaint.followed_up_at).is_(None))
+        for complaint in session.exec(query.order_by(col(due), col(Complaint.id)).limit(limit)).all():
+            candidates[complaint.id] = complaint
+    if len(candidates) < limit:  # fill up with open complaints that have no running deadline
+        open_statuses = sorted(set().union(*OPEN_DEADLINES.values()))
+        rest = session.exec(
+            select(Complaint)
+            .where(Complaint.agency_id == agency_id, col(Complaint.status).in_(open_statuses))
+            .order_by(col(Complaint.created_at).desc(), col(Complaint.id).desc())
+            .limit(limit * 2)
+        ).all()
+        for complaint in rest:
+            candidates.setdefault(complaint.id, complaint)
+    ordered = sorted(candidates.values(), key=lambda c: (next_deadline(c) or (date.max, ""), c.id))
+    return ordered[:limit]
 
 
 # ---------------------------------------------------------------- deadlines

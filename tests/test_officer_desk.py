@@ -283,6 +283,20 @@ def test_daftar_lists_the_open_complaints_of_the_agency_nearest_deadline_first(s
     assert say(store, DLH_OFFICER_URN, "daftar").split("\n")[1].startswith(format_ticket(elsewhere.ticket))
 
 
+def test_a_shorter_daftar_is_the_head_of_the_longer_one(store, world):
+    """The list reads only the nearest of each deadline from the store; any length gives the same order."""
+    for day in (20, 23, 24, 25, 26, 27):
+        filed(store, today=date(2026, 11, day))
+    third = filed(store, today=date(2026, 11, 24))
+    say(store, PUPR_OFFICER_URN, f"/status {third.ticket} diteruskan")
+    say(store, PUPR_OFFICER_URN, f"/balas {third.ticket} Kami cek")  # followed up: only its resolution runs
+    with session_scope(store) as session:
+        everything = [c.id for c in repository.open_complaints_of_agency(session, world.pupr_id, limit=100)]
+        assert len(everything) == 7
+        for limit in range(1, 8):
+            assert [c.id for c in repository.open_complaints_of_agency(session, world.pupr_id, limit=limit)] == everything[:limit]
+
+
 def test_daftar_with_nothing_open(store, world):
     assert say(store, DLH_OFFICER_URN, "/DAFTAR") == "Tidak ada laporan terbuka di antrean Anda."
 
@@ -480,7 +494,7 @@ def test_only_active_officers_addresses_are_officers(store, world):
         assert repository.officer_of_urn(session, citizen.id) is None
         assert repository.officer_of_urn(session, inactive.id) is None
         assert repository.officer_of_urn(session, active.id).id == world.pupr_officer_id
-        assert repository.officer_urns(session, world.pupr_id) == sorted(
+        assert [c.urn for c in repository.officer_contacts(session, world.pupr_id)] == sorted(
             ["sim-telegram:1001", "sim-telegram:1002", "sim-whatsapp:+6281300000001"]
         )
 
