@@ -1,7 +1,7 @@
 # The two commands of the README. Both install what is missing first.
 #   make run    the whole stack (Rasa engine + app) on the embedded SQLite store
 #   make test   the whole test suite (what CI runs, through .ci/run)
-.PHONY: run test install train lint
+.PHONY: run test install train lock
 
 install:
 	@scripts/setup.sh
@@ -14,3 +14,7 @@ test: install
 
 train: install
 	@.venv/app/bin/aduan train
+
+# Rewrite requirements/app.txt and requirements/engine.txt (see scripts/lock.sh; ARGS=--upgrade to move on)
+lock: install
+	@scripts/lock.sh $(ARGS)

@@ -18,7 +18,7 @@ from bench.fake_twilio import CapturingTwilio
 from bench.stack import Stack, start_stack
 from bot.cli import ROOT
 
-PARTS = ("latency", "store", "sms", "memory")
+PARTS = ("latency", "store", "sms", "memory", "places", "stall")
 LATENCY_PATHS = ("app", "rasa", "simulator")
 RESULTS = ROOT / "bench" / "results"
 DEFAULT_PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -59,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bench",
         description="Aduan's benchmarks: turn latency app vs Rasa, memory, store operations, SMS cost.",
     )
-    parser.add_argument("--parts", type=_choices(PARTS), default=list(PARTS), help="comma-separated: latency,store,sms,memory (default: all)")
+    parser.add_argument("--parts", type=_choices(PARTS), default=list(PARTS), help="comma-separated: latency,store,sms,memory,places,stall (default: all)")
+    parser.add_argument("--places-before", default="HEAD", help="git revision whose place and category readers the places part also times (default HEAD; 'none' to skip)")
+    parser.add_argument("--stall-citizens", type=int, default=10, help="citizens filing at once in the stall part (default 10)")
     parser.add_argument("--sizes", type=_ints, help="store sizes in complaints (default 10000,100000,1000000; --quick 1000,5000); 10k and 1m work")
     parser.add_argument("--concurrency", type=_ints, help="simulated citizens at once (default 1,10,50; --quick 1,5)")
     parser.add_argument(
@@ -103,6 +105,8 @@ def main(argv: list[str] | None = None) -> None:
         "min_turns": args.min_turns or preset["min_turns"],
         "sms_per_kind": args.sms_per_kind or preset["sms_per_kind"],
         "stack_db": args.stack_db,
+        "places_before": None if args.places_before.lower() == "none" else args.places_before,
+        "stall_citizens": args.stall_citizens,
     }
     for backend in config["backends"]:
         if backend not in ("sqlite", "postgresql"):
@@ -122,7 +126,11 @@ def main(argv: list[str] | None = None) -> None:
     results: dict = {"machine": info, "config": config, "parts": {}}
     started = time.monotonic()
     try:
-        if {"latency", "sms", "memory"} & set(config["parts"]):
+        if "places" in config["parts"]:
+            from bench import places
+
+            results["parts"]["places"] = places.run_cpu(config["places_before"], per_length=5 if args.quick else 20)
+        if {"latency", "sms", "memory", "stall"} & set(config["parts"]):
             _stack_parts(config, results, workdir, args.pg_admin_url)
         if "store" in config["parts"]:
             from bench import store
@@ -180,6 +188,10 @@ def _stack_parts(config: dict, results: dict, workdir: Path, pg_admin_url: str) 
                 results["parts"]["latency"] = measured
             if "memory" in config["parts"]:
                 results["parts"]["memory"] = _memory(stack, during="latency")
+        if "stall" in config["parts"]:
+            from bench import places
+
+            results["parts"]["stall"] = places.run_stall(stack, config["stall_citizens"])
         if "sms" in config["parts"]:
             from bench import sms
 

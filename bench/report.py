@@ -50,6 +50,10 @@ def markdown(results: dict) -> str:
         lines += _store(parts["store"])
     if "sms" in parts:
         lines += _sms(parts["sms"])
+    if "places" in parts or "stall" in parts:
+        from bench import places
+
+        lines += places.markdown(parts)
     return "\n".join(lines) + "\n"
 
 

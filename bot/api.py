@@ -13,11 +13,13 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from sqlmodel import Session
 
 from bot import casework
 from bot.casework import Actor, CaseworkError
+from channels.base import clean_text
+from channels.redaction import error_text
 from channels.urns import redact_urn
 from storage import repository
 from storage.db import in_transaction
@@ -27,6 +29,9 @@ from storage.tickets import InvalidTicket, format_ticket, parse_ticket
 T = TypeVar("T")
 
 router = APIRouter(prefix="/api/v1", tags=["complaints"])
+
+# Text the store can keep (a NUL fails a PostgreSQL text column): cleaned as channels clean theirs
+StoredText = Annotated[str, BeforeValidator(lambda value: clean_text(value) if isinstance(value, str) else value)]
 _bearer = HTTPBearer(auto_error=False, description="Officer token issued by `aduan officer token`")
 
 
@@ -228,16 +233,16 @@ async def get_complaint(ticket: str, request: Request, officer: OfficerDep) -> C
 
 class StatusChange(BaseModel):
     status: Literal["diteruskan", "diproses", "selesai", "ditolak"]
-    note: str | None = Field(default=None, max_length=1000, description="required for ditolak: the reason")
+    note: StoredText | None = Field(default=None, max_length=1000, description="required for ditolak: the reason")
 
 
 class Reply(BaseModel):
-    text: str = Field(min_length=1, max_length=1000)
+    text: StoredText = Field(min_length=1, max_length=1000)
 
 
 class Reroute(BaseModel):
-    agency: str = Field(min_length=1, max_length=64, description="code of the agency that has the authority")
-    note: str | None = Field(default=None, max_length=1000)
+    agency: StoredText = Field(min_length=1, max_length=64, description="code of the agency that has the authority")
+    note: StoredText | None = Field(default=None, max_length=1000)
 
 
 @router.post("/complaints/{ticket}/status", response_model=ComplaintPublic)
@@ -271,10 +276,10 @@ async def list_complaints(
     request: Request,
     officer: OfficerDep,
     status: Status | None = None,
-    agency: str | None = Query(default=None, description="agency code"),
+    agency: StoredText | None = Query(default=None, max_length=64, description="agency code"),
     category: Category | None = None,
     region_code: str | None = Query(default=None, pattern=r"^\d{2}\.\d{2}$"),
-    page: int = Query(default=1, ge=1),
+    page: int = Query(default=1, ge=1, le=1_000_000),
     page_size: int = Query(default=20, ge=1, le=100),
 ) -> ComplaintPage:
     filters = repository.ComplaintFilter(
@@ -337,7 +342,7 @@ async def failed_deliveries(
                     channel=message.channel,
                     provider=message.provider,
                     address=redact_urn(contact.urn),
-                    error=message.error,
+                    error=error_text(message.error),  # rows stored before errors were masked too
                     attempts=message.attempts,
                     ticket=complaint.ticket if complaint else None,
                     updated_at=message.updated_at,
@@ -360,8 +365,8 @@ class AgencyOut(BaseModel):
 
 class AgencyIn(BaseModel):
     code: str = Field(pattern=r"^[A-Z0-9][A-Z0-9_\-]{1,63}$")
-    name: str = Field(min_length=3, max_length=255)
-    short_name: str | None = Field(default=None, max_length=64, description="what citizens read in pushes")
+    name: StoredText = Field(min_length=3, max_length=255)
+    short_name: StoredText | None = Field(default=None, max_length=64, description="what citizens read in pushes")
     region_code: str | None = Field(default=None, pattern=r"^\d{2}(\.\d{2})?$")
 
 
@@ -372,7 +377,7 @@ def _agency_out(agency: Agency) -> AgencyOut:
 class RoutingRuleIO(BaseModel):
     category: Category | Literal["*"] = ANY
     region_code: str = Field(default=ANY, pattern=r"^(\*|\d{2}|\d{2}\.\d{2})$")
-    agency: str
+    agency: StoredText = Field(max_length=64)
 
 
 def _admin(officer: Officer) -> None:
@@ -431,3 +436,8 @@ async def set_rule(body: RoutingRuleIO, request: Request, officer: OfficerDep) -
     if not await _tx(request, put):
         raise HTTPException(422, f"no agency with code {body.agency}")
     return body
+
+
+from bot.api_officers import router as _officers_router  # noqa: E402  (it uses this module's token check)
+
+router.include_router(_officers_router)

@@ -25,6 +25,7 @@ from storage.models import (
     Complaint,
     ComplaintEvent,
     ContactUrn,
+    MessageKind,
     Officer,
     OfficerRole,
     Status,
@@ -97,8 +98,13 @@ def complaint_for_officer(session: Session, officer: Officer, ticket: str) -> Co
 # ---------------------------------------------------------------- sending
 
 
-def send_to_contacts(session: Session, contacts: list[ContactUrn], text: str, complaint: Complaint | None) -> list[int]:
-    """Queue a message to these addresses (citizen or officers), rendered for each channel, written together."""
+def send_to_contacts(
+    session: Session, contacts: list[ContactUrn], text: str, complaint: Complaint | None, kind: MessageKind | None = None
+) -> list[int]:
+    """Queue a message to these addresses (citizen or officers), rendered for each channel, written together.
+
+    ``kind`` says what a message to officers is: a plain reply relays to the reporter only for some kinds.
+    """
     outbound = []
     for contact in contacts:
         channel = channel_of(contact.urn)
@@ -106,7 +112,9 @@ def send_to_contacts(session: Session, contacts: list[ContactUrn], text: str, co
             repository.OutboundText(urn_id=contact.id, channel=channel, provider=provider_of(contact.urn), text=part)
             for part in render(channel, text)
         ]
-    messages = repository.queue_outbound_many(session, outbound, complaint_id=complaint.id if complaint else None)
+    messages = repository.queue_outbound_many(
+        session, outbound, complaint_id=complaint.id if complaint else None, kind=kind.value if kind else None
+    )
     return [m.id for m in messages]
 
 
@@ -116,11 +124,13 @@ def notify_officers(
     text: str,
     roles: tuple[OfficerRole, ...] | None = None,
     agency_id: int | None = None,
+    *,
+    kind: MessageKind | None = None,
 ) -> int:
     """Tell the officers (of these roles) of the complaint's agency, or of ``agency_id``; returns how many addresses."""
     contacts = repository.officer_contacts(session, agency_id or complaint.agency_id, roles)
     if contacts:
-        send_to_contacts(session, contacts, text, complaint)
+        send_to_contacts(session, contacts, text, complaint, kind)
     return len(contacts)
 
 
@@ -176,6 +186,17 @@ def _event(session: Session, complaint: Complaint, kind: str, actor: Actor, note
     )
 
 
+def _lock(session: Session, complaint: Complaint, actor: Actor) -> Complaint:
+    """The complaint as it is now, locked for this transaction; an officer must still be allowed on it.
+
+    Checked again after the lock: it may have been rerouted to another agency meanwhile.
+    """
+    complaint = repository.lock_complaint(session, complaint)
+    if actor.officer is not None and not may_act_on(actor.officer, complaint):
+        raise CaseworkError("not_found", desk_texts.not_in_queue(complaint.ticket))
+    return complaint
+
+
 def _touch(session: Session, complaint: Complaint) -> None:
     complaint.updated_at = utcnow()
     session.add(complaint)  # written with the next flush (the event, the messages) or at commit
@@ -191,7 +212,7 @@ def announce_new_complaint(session: Session, complaint: Complaint) -> int:
     reporter = None if complaint.anonymous else context.contact.urn
     links = {a.id: link for a in attachments if (link := media.link_for(a))}
     text = desk_texts.new_complaint(complaint, context.agency, attachments, reporter, links)
-    return notify_officers(session, complaint, text)
+    return notify_officers(session, complaint, text, kind=MessageKind.new_complaint)
 
 
 # ---------------------------------------------------------------- status
@@ -206,6 +227,7 @@ def change_status(
 ) -> Complaint:
     """An officer's status change, with its deadlines, its event and the push to the citizen."""
     note = (note or "").strip() or None
+    complaint = _lock(session, complaint, actor)  # a change at the same moment waits; we see its result
     old = complaint.status
     if new_status == old:
         raise CaseworkError("unchanged", desk_texts.already(complaint))
@@ -238,6 +260,7 @@ def reply_to_citizen(session: Session, complaint: Complaint, *, actor: Actor, te
     text = (text or "").strip()
     if not text:
         raise CaseworkError("empty", desk_texts.empty_reply())
+    complaint = _lock(session, complaint, actor)
     if complaint.status not in OPEN | {Status.selesai.value}:
         raise CaseworkError("closed", desk_texts.closed(complaint))
     context = _load_for_push(session, complaint)  # held until the push is written
@@ -255,6 +278,7 @@ def reroute(session: Session, complaint: Complaint, agency_code: str, *, actor: 
     target = repository.get_agency_by_code(session, agency_code.strip().upper())
     if target is None:
         raise CaseworkError("unknown_agency", desk_texts.unknown_agency(agency_code))
+    complaint = _lock(session, complaint, actor)
     if complaint.status not in OPEN:
         raise CaseworkError("closed", desk_texts.closed(complaint))
     if target.id == complaint.agency_id:
@@ -276,13 +300,17 @@ def reroute(session: Session, complaint: Complaint, agency_code: str, *, actor: 
 
 def relay_citizen_answer(session: Session, complaint: Complaint, text: str) -> int:
     """The reporter's answer within an open thread: kept on the complaint, relayed to the agency."""
+    complaint = repository.lock_complaint(session, complaint)
+    if complaint.status not in OPEN | {Status.selesai.value}:  # closed meanwhile
+        raise CaseworkError("closed", desk_texts.closed(complaint))
     _event(session, complaint, "citizen_reply", CITIZEN, text)
     _touch(session, complaint)
-    return notify_officers(session, complaint, desk_texts.citizen_answer(complaint, text))
+    return notify_officers(session, complaint, desk_texts.citizen_answer(complaint, text), kind=MessageKind.citizen_answer)
 
 
 def record_feedback(session: Session, complaint: Complaint, *, resolved: bool, rating: int | None, comment: str | None) -> str:
     """The reporter's answer to "selesai": closes it (with a rating) or reopens it. Returns the new status."""
+    complaint = repository.lock_complaint(session, complaint)  # an officer or the clock at the same moment waits
     if complaint.status != Status.selesai.value:
         raise CaseworkError("not_resolved", desk_texts.closed(complaint))
     now = utcnow()
@@ -291,12 +319,12 @@ def record_feedback(session: Session, complaint: Complaint, *, resolved: bool, r
         _event(session, complaint, "status", CITIZEN, comment, from_status="selesai", to_status="ditutup")
         if rating is not None:
             _event(session, complaint, "feedback", CITIZEN, f"nilai {rating}/5")
-        notify_officers(session, complaint, desk_texts.confirmed(complaint, rating))
+        notify_officers(session, complaint, desk_texts.confirmed(complaint, rating), kind=MessageKind.feedback)
     else:
         complaint.status, complaint.resolved_at = Status.diproses.value, None
         _event(session, complaint, "status", CITIZEN, comment or "dibuka kembali oleh pelapor",
                from_status="selesai", to_status="diproses")
-        notify_officers(session, complaint, desk_texts.reopened(complaint, comment))
+        notify_officers(session, complaint, desk_texts.reopened(complaint, comment), kind=MessageKind.feedback)
     _touch(session, complaint)
     return complaint.status
 
@@ -340,7 +368,9 @@ def run_clock(session: Session, now: datetime) -> ClockReport:
                     report.breaches += 1
             elif today >= _previous_working_day(due):
                 if repository.record_alert(session, complaint.id, deadline, "reminder", due):
-                    notify_officers(session, complaint, desk_texts.reminder(complaint, deadline, due))
+                    notify_officers(
+                        session, complaint, desk_texts.reminder(complaint, deadline, due), kind=MessageKind.reminder
+                    )
                     report.reminders += 1
     for complaint in repository.complaints_awaiting_confirmation(session, now - timedelta(days=CONFIRMATION_DAYS)):
         complaint.status, complaint.closed_at = Status.ditutup.value, now
@@ -356,7 +386,10 @@ def run_clock(session: Session, now: datetime) -> ClockReport:
 def _breach(session: Session, complaint: Complaint, deadline: str, due: date) -> None:
     _event(session, complaint, "breach", SYSTEM, desk_texts.breach_note(deadline, due))
     text = desk_texts.breach(complaint, deadline, due)
-    told = notify_officers(session, complaint, text, (OfficerRole.supervisor,))
+    told = notify_officers(session, complaint, text, (OfficerRole.supervisor,), kind=MessageKind.breach)
     if not told:  # an agency without a supervisor: the national administrators step in
         national = repository.national_queue(session)
-        notify_officers(session, complaint, text, (OfficerRole.admin, OfficerRole.supervisor), agency_id=national.id)
+        notify_officers(
+            session, complaint, text, (OfficerRole.admin, OfficerRole.supervisor), agency_id=national.id,
+            kind=MessageKind.breach,
+        )

@@ -88,7 +88,8 @@ def compact_menu(language: str = "id") -> str:
 
 
 def _words(text: str) -> str:
-    return " " + re.sub(r"[^a-z0-9\-]+", " ", normalize(text)) + " "
+    # the first characters only, like the model (category_model.MAX_CHARS): a long story costs no more
+    return " " + re.sub(r"[^a-z0-9\-]+", " ", normalize(text[: category_model.MAX_CHARS])) + " "
 
 
 def keyword_hits(text: str) -> dict[Category, int]:

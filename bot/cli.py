@@ -7,8 +7,11 @@
     aduan agency add|list     register or list agencies
     aduan route set|list      route a category in a place to an agency; list the rules
     aduan officer add ...     register an officer (with the addresses they work on: --urn)
-    aduan officer urn ...     add an address an officer works on
-    aduan officer token ...   issue an API token for an officer (printed once)
+    aduan officer list        officers, their addresses, PIN and tokens (prefixes only)
+    aduan officer urn ...     add (--urn) or remove (--remove) an address an officer works on
+    aduan officer token ...   issue an API token for an officer (printed once), or --revoke them
+    aduan officer pin ...     set the PIN for commands over SMS (read from a prompt or stdin)
+    aduan officer deactivate|reactivate --officer N   an inactive officer's tokens are revoked
     aduan telegram set-webhook  register the Telegram webhook (PUBLIC_BASE_URL, secret token)
 """
 
@@ -20,16 +23,13 @@ import json
 import logging
 import os
 import secrets
-import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
-import httpx
-
 from bot.config import Settings, get_settings
+from bot.engine_process import EngineSupervisor, StopRequested, StopSignals
 from bot.logs import configure_logging
 from storage import repository
 from storage.db import make_engine, session_scope
@@ -40,6 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 TRAINING_INPUTS = ("domain.yml", "config.yml")
 TRAINING_DIRS = ("nlu_data",)
 MODELS_KEPT = 3
+ENGINE_LAUNCHER = ROOT / "scripts" / "rasa_launcher.py"  # "rasa ... run" on a command line: how bench/ finds the engine
+ENGINE_TOKEN_VARIABLE = "RASA_TOKEN"  # the names scripts/rasa_launcher.py reads
+ENGINE_PARENT_VARIABLE = "ADUAN_PARENT_PID"
+ENGINE_STOP_TIMEOUT = 15.0  # seconds between SIGTERM and SIGKILL
 
 log = logging.getLogger("aduan")
 
@@ -124,72 +128,58 @@ def engine_environment(settings: Settings) -> dict[str, str]:
     if settings.rasa_tracker_dialect == "sqlite" and not tracker_db.is_absolute():
         tracker_db = ROOT / tracker_db
     env["RASA_TRACKER_DB"] = str(tracker_db)
+    # Read by scripts/rasa_launcher.py, which hands them to Rasa in-process: never on a command line
+    env[ENGINE_TOKEN_VARIABLE] = settings.rasa_token
+    env[ENGINE_PARENT_VARIABLE] = str(os.getpid())  # the engine ends with us, even if we are SIGKILLed
     return quiet_engine_environment(env)
 
 
-def start_engine(settings: Settings, model: Path) -> subprocess.Popen:
-    (ROOT / "var").mkdir(exist_ok=True)
-    command = [
-        rasa_binary(), "run",
+def engine_command(settings: Settings, model: Path) -> list[str]:
+    """``rasa run`` through the launcher, in the engine's Python: the token comes from the
+    environment (Rasa 3.6 reads it only from --auth-token, which ``ps`` shows to every user)."""
+    engine_python = Path(rasa_binary()).parent / "python"
+    return [
+        str(engine_python), str(ENGINE_LAUNCHER), "run",
         "--enable-api",
-        "--auth-token", settings.rasa_token,
         "--model", str(model),
         "--endpoints", "endpoints.yml",
         "--credentials", "credentials.yml",
         "--interface", "127.0.0.1",  # channel endpoints take no token: never expose Rasa
         "--port", str(settings.rasa_port),
     ]
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
+
+
+def start_engine(settings: Settings, model: Path) -> EngineSupervisor:
+    """The engine, supervised: restarted with backoff when it dies, stopped by ``stop()``."""
+    (ROOT / "var").mkdir(exist_ok=True)
+    supervisor = EngineSupervisor(
+        engine_command(settings, model),
         env=engine_environment(settings),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # Ctrl-C reaches us; we stop Rasa ourselves, in order
+        cwd=ROOT,
+        status_url=f"http://127.0.0.1:{settings.rasa_port}/status",
+        token=settings.rasa_token,
+        stop_timeout=ENGINE_STOP_TIMEOUT,
+        on_first_ready=lambda: _announce_ready(settings),
     )
-    threading.Thread(target=_prefix_output, args=(process, "rasa"), daemon=True).start()
-    return process
+    supervisor.start()
+    return supervisor
 
 
-def _prefix_output(process: subprocess.Popen, name: str) -> None:
-    for line in process.stdout:
-        sys.stdout.write(f"{name:>5} | {line}")
-        sys.stdout.flush()
-
-
-def stop_engine(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def _announce_when_ready(settings: Settings, process: subprocess.Popen) -> None:
-    url = f"http://127.0.0.1:{settings.rasa_port}/status"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(url, params={"token": settings.rasa_token}, timeout=2).status_code == 200:
-                base = f"http://{settings.app_host}:{settings.app_port}"
-                log.info(
-                    "ready.\n  simulator: POST %s/simulator/messages  (GET lists what was delivered)\n"
-                    "  REST API:  %s/api/v1  (OpenAPI: %s/docs)\n  health:    %s/health",
-                    base, base, base, base,
-                )
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    if process.poll() is not None:
-        log.error("the Rasa engine exited with code %s", process.returncode)
+def _announce_ready(settings: Settings) -> None:
+    base = f"http://{settings.app_host}:{settings.app_port}"
+    log.info(
+        "ready.\n  simulator: POST %s/simulator/messages  (GET lists what was delivered)\n"
+        "  REST API:  %s/api/v1  (OpenAPI: %s/docs)\n  health:    %s/health",
+        base, base, base, base,
+    )
 
 
 def run(settings: Settings) -> None:
+    """Migrate, train if needed, start the engine and serve the app until SIGTERM or SIGINT.
+
+    The stop is in order: uvicorn stops accepting, the app's lifespan stops the gateway, then the
+    engine is stopped (SIGTERM, SIGKILL after ENGINE_STOP_TIMEOUT); a requested stop exits 0.
+    """
     import uvicorn
 
     from bot.app import create_app
@@ -197,23 +187,36 @@ def run(settings: Settings) -> None:
     # Secrets shared between the app and its engine; fresh for each run unless configured.
     settings.rasa_token = settings.rasa_token or secrets.token_urlsafe(24)
     settings.actions_token = settings.actions_token or secrets.token_urlsafe(24)
-    upgrade(settings.database_url)
-    log.info("store ready: %s", _safe_url(settings.database_url))
-    _seed_if_empty(settings)
-    model = train(settings)
-    engine_process = start_engine(settings, model)
-    threading.Thread(target=_announce_when_ready, args=(settings, engine_process), daemon=True).start()
-    try:
-        uvicorn.run(
-            create_app(settings),
-            host=settings.app_host,
-            port=settings.app_port,
-            log_level=settings.log_level.lower(),
-            log_config=None,  # uvicorn's loggers go through our handler and its PII filter
-        )
-    finally:
-        log.info("stopping the Rasa engine")
-        stop_engine(engine_process)
+    server = None
+    supervisor = None
+    with StopSignals() as signals:
+        try:
+            upgrade(settings.database_url)
+            log.info("store ready: %s", _safe_url(settings.database_url))
+            _seed_if_empty(settings)
+            model = train(settings)
+            supervisor = start_engine(settings, model)
+            app = create_app(settings)
+            app.state.engine_supervisor = supervisor  # /health shows its describe()
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    app,
+                    host=settings.app_host,
+                    port=settings.app_port,
+                    log_level=settings.log_level.lower(),
+                    log_config=None,  # uvicorn's loggers go through our handler and its PII filter
+                )
+            )
+            signals.serving(server)
+            server.run()  # returns after uvicorn's graceful shutdown, also on SIGTERM (see StopSignals)
+        except StopRequested:
+            pass
+        finally:
+            signals.serving(server)  # a second signal must not interrupt the clean-up
+            if supervisor is not None:
+                supervisor.stop()
+    if signals.received is None and server is not None and not server.started:
+        raise SystemExit(3)  # uvicorn could not start (port taken, the app's start-up failed)
 
 
 def _safe_url(url: str) -> str:
@@ -279,12 +282,17 @@ def route_list(settings: Settings, args: argparse.Namespace) -> None:
             print(f"{rule.region_code:<6} {rule.category:<24} {session.get(Agency, rule.agency_id).code}")
 
 
-def _officer_urns(urns: list[str]) -> list[str]:
+def _officer_urns(urns: list[str], settings: Settings) -> list[str]:
     from channels.urns import InvalidAddress, make_urn
 
     out = []
     for raw in urns:
         scheme, _, address = raw.partition(":")
+        if scheme.startswith("sim-") and not settings.simulator_enabled:
+            raise SystemExit(
+                f"{raw!r} is a simulator address, and the simulator is off (PUBLIC_BASE_URL is set or "
+                "SIMULATOR_ENABLED=false): give the officer's real address (sms:, whatsapp:, telegram:)"
+            )
         try:
             out.append(make_urn(scheme, address))
         except InvalidAddress as exc:
@@ -292,18 +300,32 @@ def _officer_urns(urns: list[str]) -> list[str]:
     return out
 
 
-def officer_urn(settings: Settings, args: argparse.Namespace) -> None:
+def _officer(session, officer_id: int):
     from storage.models import Officer
 
-    urns = _officer_urns(args.urn)
+    officer = session.get(Officer, officer_id)
+    if officer is None:
+        raise SystemExit(f"no officer with id {officer_id}")
+    return officer
+
+
+def officer_urn(settings: Settings, args: argparse.Namespace) -> None:
+    if not args.urn and not args.remove:
+        raise SystemExit("give --urn ADDRESS to add an address or --remove ADDRESS to remove one")
+    urns = _officer_urns(args.urn or [], settings)
     with _session(settings) as session:
-        if session.get(Officer, args.officer) is None:
-            raise SystemExit(f"no officer with id {args.officer}")
+        _officer(session, args.officer)
+        for raw in args.remove or []:
+            if not repository.remove_officer_urn(session, args.officer, raw.strip()):
+                raise SystemExit(f"officer {args.officer} does not work on {raw}; see `aduan officer list`")
         for urn in urns:
             if repository.officer_urn_taken(session, urn):
                 raise SystemExit(f"{urn} is already an officer's address")
             repository.add_officer_urn(session, args.officer, urn)
-    print(f"officer {args.officer} now works on {', '.join(urns)}")
+    if urns:
+        print(f"officer {args.officer} now works on {', '.join(urns)}")
+    for raw in args.remove or []:
+        print(f"officer {args.officer} no longer works on {raw.strip()}")
 
 
 def agency_add(settings: Settings, args: argparse.Namespace) -> None:
@@ -321,23 +343,99 @@ def officer_add(settings: Settings, args: argparse.Namespace) -> None:
         agency = repository.get_agency_by_code(session, args.agency)
         if agency is None:
             raise SystemExit(f"no agency with code {args.agency}; see `aduan agency add`")
+        urns = _officer_urns(args.urn or [], settings)
         officer = repository.create_officer(session, name=args.name, agency_id=agency.id, role=OfficerRole(args.role))
-        for urn in _officer_urns(args.urn or []):
+        for urn in urns:
             if repository.officer_urn_taken(session, urn):
                 raise SystemExit(f"{urn} is already an officer's address")
             repository.add_officer_urn(session, officer.id, urn)
         print(f"officer {officer.id} created ({officer.role} at {agency.code})")
 
 
-def officer_token(settings: Settings, args: argparse.Namespace) -> None:
-    from storage.models import Officer
+REVOKE_ALL = "all"
+MIN_TOKEN_PREFIX = 6
 
+
+def officer_token(settings: Settings, args: argparse.Namespace) -> None:
+    if args.revoke is not None:
+        officer_token_revoke(settings, args)
+        return
     with _session(settings) as session:
-        if session.get(Officer, args.officer) is None:
-            raise SystemExit(f"no officer with id {args.officer}")
+        officer = _officer(session, args.officer)
+        if not officer.active:
+            raise SystemExit(f"officer {args.officer} is deactivated: `aduan officer reactivate` first")
         token = repository.issue_token(session, args.officer, label=args.label)
     # The only time the token is shown: it is stored hashed.
     print(token)
+
+
+def officer_token_revoke(settings: Settings, args: argparse.Namespace) -> None:
+    prefix = None if args.revoke == REVOKE_ALL else args.revoke.strip()
+    if prefix is not None and len(prefix) < MIN_TOKEN_PREFIX:
+        raise SystemExit(f"give at least {MIN_TOKEN_PREFIX} characters of the token (see `aduan officer list`)")
+    with _session(settings) as session:
+        _officer(session, args.officer)
+        revoked = repository.revoke_tokens(session, args.officer, prefix)
+    if prefix is not None and not revoked:
+        raise SystemExit(f"officer {args.officer} has no active token starting with {prefix}")
+    print(f"{revoked} token(s) of officer {args.officer} revoked")
+
+
+def officer_list(settings: Settings, args: argparse.Namespace) -> None:
+    from storage.models import Agency
+
+    with _session(settings) as session:
+        for officer in repository.list_officers(session):
+            agency = session.get(Agency, officer.agency_id)
+            state = "active" if officer.active else "INACTIVE"
+            pin = "PIN set" if officer.pin_hash else "no PIN"
+            print(f"{officer.id:>4} {officer.name} ({officer.role} at {agency.code}, {state}, {pin})")
+            for row in repository.urns_of_officer(session, officer.id):
+                print(f"       address {row.urn}")
+            for token in repository.tokens_of_officer(session, officer.id):
+                if token.revoked_at is None:
+                    print(f"       token   {token.prefix}... {token.label or ''}".rstrip())
+
+
+def officer_active(settings: Settings, args: argparse.Namespace) -> None:
+    active = args.action == "reactivate"
+    with _session(settings) as session:
+        _officer(session, args.officer)
+        revoked = repository.set_officer_active(session, args.officer, active)
+    if active:
+        print(f"officer {args.officer} reactivated (issue a new token if they need the API)")
+    else:
+        print(f"officer {args.officer} deactivated: their addresses are no longer officers', {revoked} token(s) revoked")
+
+
+def _read_pin() -> str:
+    """The new PIN from a prompt (asked twice, not echoed), or the first line of stdin when it is not a terminal."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().strip()
+    pin = getpass.getpass("New PIN (6-12 digits): ").strip()
+    if getpass.getpass("Again: ").strip() != pin:
+        raise SystemExit("the two PINs differ; nothing changed")
+    return pin
+
+
+def officer_pin(settings: Settings, args: argparse.Namespace) -> None:
+    """Set an officer's PIN for commands over SMS; never from the command line (shell history, ``ps``)."""
+    from bot import pins
+
+    with _session(settings) as session:
+        _officer(session, args.officer)
+    if args.clear:
+        pin = None
+    else:
+        try:
+            pin = pins.check_strength(_read_pin())
+        except pins.WeakPin as exc:
+            raise SystemExit(f"PIN refused: {exc}; nothing changed") from None
+    with _session(settings) as session:
+        repository.set_officer_pin(session, args.officer, pins.hash_pin(pin) if pin is not None else None)
+    print(f"PIN of officer {args.officer} {'removed' if pin is None else 'set'}; wrong-PIN count and lock cleared")
 
 
 def telegram_set_webhook(settings: Settings) -> None:
@@ -418,12 +516,27 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--agency", required=True, help="agency code (NASIONAL: the national queue)")
     add.add_argument("--role", choices=[r.value for r in OfficerRole], default=OfficerRole.officer.value)
     add.add_argument("--urn", action="append", help="an address they work on: telegram:<chat id>, whatsapp:+62..., sms:+62...")
-    urn = officer.add_parser("urn", help="add an address an officer works on")
+    officer.add_parser("list", help="officers, their addresses, PIN and active tokens (prefixes)")
+    urn = officer.add_parser("urn", help="add or remove an address an officer works on")
     urn.add_argument("--officer", type=int, required=True, help="officer id")
-    urn.add_argument("--urn", action="append", required=True)
-    token = officer.add_parser("token", help="issue a bearer token (printed once)")
+    urn.add_argument("--urn", action="append", help="an address to add")
+    urn.add_argument("--remove", action="append", metavar="URN", help="an address to remove, as `officer list` shows it")
+    token = officer.add_parser("token", help="issue a bearer token (printed once), or revoke tokens")
     token.add_argument("--officer", type=int, required=True, help="officer id")
     token.add_argument("--label")
+    token.add_argument(
+        "--revoke", nargs="?", const=REVOKE_ALL, metavar="PREFIX",
+        help="revoke every token of the officer, or the one starting with PREFIX (see `officer list`)",
+    )
+    pin = officer.add_parser("pin", help="set the PIN for commands over SMS (asked at a prompt, or read from stdin)")
+    pin.add_argument("--officer", type=int, required=True, help="officer id")
+    pin.add_argument("--clear", action="store_true", help="remove the PIN")
+    for action, what in (
+        ("deactivate", "an officer who left: addresses ignored, tokens revoked"),
+        ("reactivate", "undo deactivate"),
+    ):
+        toggle = officer.add_parser(action, help=what)
+        toggle.add_argument("--officer", type=int, required=True, help="officer id")
 
     evaluate = commands.add_parser("evaluate", help="NLU, category and place accuracy on the held-out set")
     evaluate.add_argument("--show-errors", action="store_true", help="list every miss")
@@ -455,7 +568,10 @@ def main(argv: list[str] | None = None) -> None:
         {"set": route_set, "list": route_list}[args.action](settings, args)
     elif args.command == "officer":
         upgrade(settings.database_url)
-        {"add": officer_add, "token": officer_token, "urn": officer_urn}[args.action](settings, args)
+        {
+            "add": officer_add, "list": officer_list, "token": officer_token, "urn": officer_urn, "pin": officer_pin,
+            "deactivate": officer_active, "reactivate": officer_active,
+        }[args.action](settings, args)
     elif args.command == "telegram":
         telegram_set_webhook(settings)
     elif args.command == "evaluate":

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,13 +58,22 @@ class Settings(BaseSettings):
     # without it (or without PUBLIC_BASE_URL) notifications list attachments without links
     media_link_secret: str = Field(default="", alias="MEDIA_LINK_SECRET")
 
-    # the simulator channel (demos, officer training, end-to-end tests)
-    simulator_enabled: bool = Field(default=True, alias="SIMULATOR_ENABLED")
+    # the simulator channel (demos, officer training, end-to-end tests). Unset: on for a local run,
+    # off once PUBLIC_BASE_URL is set (anyone who reaches the app could file real complaints through
+    # it); an explicit true/false wins. Read the effective value from ``simulator_enabled``.
+    simulator_setting: bool | None = Field(default=None, alias="SIMULATOR_ENABLED")
 
     # the dispatcher: attempts before an outgoing message is marked failed; with the backoff (5 s doubling
     # up to 10 min) 10 attempts bridge about half an hour of provider outage
     send_max_attempts: int = Field(default=10, alias="SEND_MAX_ATTEMPTS")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # worker processes that read free text (place, category) off the app's GIL; 0: on the app's threads
+    reading_workers: int = Field(default=1, ge=0, alias="READING_WORKERS")
+
+    @field_validator("simulator_setting", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value):
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _default_rasa_url(self) -> "Settings":
@@ -73,6 +82,27 @@ class Settings(BaseSettings):
         if not self.action_endpoint_url:
             self.action_endpoint_url = f"http://127.0.0.1:{self.app_port}/webhook"
         return self
+
+    @property
+    def simulator_enabled(self) -> bool:
+        """The simulator is on for a local run, off on a public deployment unless asked for explicitly."""
+        if self.simulator_setting is not None:
+            return self.simulator_setting
+        return not self.public_base_url
+
+    @property
+    def simulator_exposed(self) -> bool:
+        """On although the app is public (``SIMULATOR_ENABLED=true`` with ``PUBLIC_BASE_URL``): worth a warning."""
+        return self.simulator_enabled and bool(self.public_base_url)
+
+    def _simulator_status(self) -> str:
+        if self.simulator_exposed:
+            return "on (SIMULATOR_ENABLED=true on a public deployment: anyone can file through it)"
+        if self.simulator_enabled:
+            return "on"
+        if self.simulator_setting is False:
+            return "off (SIMULATOR_ENABLED=false)"
+        return "off (PUBLIC_BASE_URL is set; SIMULATOR_ENABLED=true turns it on)"
 
     @property
     def telegram_polling(self) -> bool:
@@ -87,7 +117,7 @@ class Settings(BaseSettings):
         if self.telegram_bot_token:
             telegram = "on (polling)" if self.telegram_polling else "on (webhook)"
         return {
-            "simulator": "on" if self.simulator_enabled else "off",
+            "simulator": self._simulator_status(),
             "sms": "on" if twilio and self.twilio_sms_from else "off (no Twilio credentials or TWILIO_SMS_FROM)",
             "whatsapp": "on" if twilio and self.twilio_whatsapp_from else "off (no Twilio credentials or TWILIO_WHATSAPP_FROM)",
             "telegram": telegram,

@@ -1,9 +1,10 @@
 """Dialogue turns: an inbound message goes to Rasa, the bot's answers go to the outbox.
 
 Every inbound message is stored first (status ``pending``). Turns of one conversation run one
-at a time, oldest first. When Rasa cannot be reached the message stays pending and is retried
-with a growing delay, so nothing a citizen sent is lost; the citizen is told once that the
-answer will come later.
+at a time, oldest first, interleaved with telling the dialogue what was pushed to the citizen, in
+the order things happened. When Rasa cannot be reached (or a turn fails in our own code) the
+message stays pending and is retried with a growing delay, so nothing a citizen sent is lost;
+the citizen is told once that the answer will come later.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import logging
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
@@ -21,7 +23,7 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot import officer_desk, texts
+from bot import metrics, officer_desk, pins, texts
 from bot.language import detect, switch_request
 from channels.base import IncomingMessage
 from channels.formatting import render
@@ -32,7 +34,11 @@ from storage.models import ContactUrn, DialoguePush, Message, Officer
 
 logger = logging.getLogger(__name__)
 
+FIRST_RETRY_DELAY = timedelta(seconds=2)  # the engine restarting, a timeout: soon
+FIRST_ERROR_DELAY = timedelta(seconds=30)  # a fault of ours is not mended in two seconds
 MAX_RETRY_DELAY = timedelta(minutes=5)
+STUCK_AFTER_ATTEMPTS = 10  # then the operator is told (log at ERROR, the turns_stuck counter)
+RETRY_CONCURRENCY = 8  # conversations retried at once, as the dispatcher sends
 
 # Chat commands (Telegram's /start and friends) as Rasa intents; Rasa reads "/intent" without NLU.
 COMMANDS = {"/start": "/greet", "/help": "/help", "/bantuan": "/help", "/batal": "/cancel", "/cancel": "/cancel"}
@@ -62,7 +68,7 @@ class RasaClient:
             raise EngineUnavailable(f"{type(exc).__name__}") from exc
         if response.status_code != 200:
             raise EngineUnavailable(f"HTTP {response.status_code}")
-        return response.json() or []
+        return _json(response) or []
 
     async def trigger_intent(self, sender: str, intent: str, entities: dict[str, Any]) -> list[dict[str, Any]]:
         """Tell a conversation what happened outside it (an ``EXTERNAL_`` intent); returns the bot's messages."""
@@ -79,7 +85,7 @@ class RasaClient:
             raise EngineRefused(f"HTTP {response.status_code}: {response.text[:200]}")
         if response.status_code != 200:
             raise EngineUnavailable(f"HTTP {response.status_code}")
-        return (response.json() or {}).get("messages") or []
+        return (_json(response) or {}).get("messages") or []
 
     async def status(self) -> dict[str, Any]:
         """Rasa's own status (model loaded); raises EngineUnavailable."""
@@ -95,8 +101,27 @@ class RasaClient:
         await self._http.aclose()
 
 
-def retry_delay(attempts: int) -> timedelta:
-    return min(timedelta(seconds=2 ** min(attempts, 10)), MAX_RETRY_DELAY)
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:  # a cut-off answer (the engine killed while answering): like no answer
+        raise EngineUnavailable("the answer is not JSON") from exc
+
+
+def retry_delay(attempts: int, first: timedelta = FIRST_RETRY_DELAY) -> timedelta:
+    """The wait before attempt ``attempts + 1``: ``first``, doubling each time, at most MAX_RETRY_DELAY."""
+    return min(first * 2 ** min(max(attempts - 1, 0), 16), MAX_RETRY_DELAY)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What is next in a conversation: its oldest pending message, its oldest untold push, and who it is."""
+
+    message: Message | None
+    push: DialoguePush | None
+    contact: ContactUrn
+    language: str
+    officer: Officer | None
 
 
 def bot_texts(replies: list[dict[str, Any]]) -> list[str]:
@@ -113,10 +138,18 @@ def bot_texts(replies: list[dict[str, Any]]) -> list[str]:
 
 
 class Conversations:
-    def __init__(self, engine: Engine, rasa: RasaClient, on_queued: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        rasa: RasaClient,
+        on_queued: Callable[[], None],
+        *,
+        retry_concurrency: int = RETRY_CONCURRENCY,
+    ) -> None:
         self._engine = engine
         self._rasa = rasa
         self._on_queued = on_queued
+        self._retry_concurrency = retry_concurrency
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def _tx(self, work: Callable[[Session], Any]) -> Any:
@@ -132,7 +165,7 @@ class Conversations:
     async def receive(self, incoming: IncomingMessage) -> tuple[Message, bool]:
         """Store an inbound message durably; returns (message, created)."""
         return await self._tx(
-            lambda s: repository.record_inbound(
+            lambda s: pins.record_inbound(  # an officer's PIN is checked and never stored
                 s,
                 urn=incoming.urn,
                 channel=incoming.channel,
@@ -145,73 +178,118 @@ class Conversations:
         )
 
     async def process(self, urn_id: int) -> list[int]:
-        """Run every pending turn of one conversation, in order; returns the outbound message ids queued."""
+        """Run everything pending in one conversation, in order; returns the outbound message ids queued.
+
+        A conversation's pending messages and the pushes its dialogue has not been told of are one
+        queue, in the order they happened: a push is told before a message that came after it (the
+        citizen may be answering it) and after one that came before it. What is next is read again
+        before each step, so a push written while a turn was at Rasa (an officer answering at that
+        moment) is told before the next turn, not after it.
+        """
         queued: list[int] = []
         lock = self._lock(urn_id)  # keep a strong reference while in use
         async with lock:
-            # what was pushed to the citizen comes first: their next words may answer it
-            queued.extend(await self._tell_pushes(urn_id))
             while True:
-                pending = await self._tx(lambda s: self._next(s, urn_id))
-                if pending is None:
+                step = await self._tx(lambda s: self._next(s, urn_id))
+                if step is None:
                     break
-                message, contact, language, officer = pending
-                if message.next_attempt_at and message.next_attempt_at > datetime.now(timezone.utc):
-                    break  # waiting for its retry time; later messages wait behind it
-                if officer is not None:  # officers give commands; they never talk to the dialogue
-                    queued.extend(await self._tx(lambda s: self._officer_turn(s, message, contact, officer)))
-                    continue
-                ids, done = await self._turn(message, contact, language)
+                ids, go_on = await self._step(step)
                 queued.extend(ids)
-                if not done:
+                if not go_on:
                     break
         if queued:
             self._on_queued()
         return queued
 
+    def busy(self, urn_id: int) -> bool:
+        """Whether a turn of this conversation is running in this process now (it will see what is due)."""
+        lock = self._locks.get(urn_id)
+        return lock is not None and lock.locked()
+
     @staticmethod
-    def _next(session: Session, urn_id: int) -> tuple[Message, ContactUrn, str, Officer | None] | None:
-        """The next message to answer, its address, the citizen's language and the officer who works on it."""
+    def _next(session: Session, urn_id: int) -> _Step | None:
+        """What is next in a conversation: its oldest pending message and oldest untold push, and who it is."""
+        # the message first: a push it may answer was written before it, so this read sees that push too
         message = repository.next_pending_inbound(session, urn_id)
-        if message is None:
+        push = repository.next_pending_push(session, urn_id)
+        if message is None and push is None:
             return None
-        return (
+        return _Step(
             message,
+            push,
             session.get(ContactUrn, urn_id),
             repository.citizen_language(session, urn_id),
-            repository.officer_of_urn(session, urn_id),
+            repository.officer_of_urn(session, urn_id) if message is not None else None,
         )
+
+    async def _step(self, step: _Step) -> tuple[list[int], bool]:
+        """Do the next thing of a conversation; returns (queued message ids, whether to go on)."""
+        now = datetime.now(timezone.utc)
+        message, push = step.message, step.push
+        message_due = message is not None and (message.next_attempt_at is None or _aware(message.next_attempt_at) <= now)
+        if push is not None and (message is None or _aware(push.created_at) <= _aware(message.created_at)):
+            # the push comes first; a message waiting behind it makes it worth trying now
+            if _aware(push.available_at) > now and not message_due:
+                return [], False  # waiting for its retry time; what came after waits behind it
+            ids, error = await self._tell_push(push, step.contact)
+            if error is None:
+                return ids, True
+            if message_due:  # the message cannot go before the push: it waits, as if its turn had failed
+                ids += await self._tx(lambda s: self._postpone(s, message, step.contact, error, step.language))
+            return ids, False
+        if not message_due:
+            return [], False  # waiting for its retry time; later messages wait behind it
+        try:
+            if step.officer is not None:  # officers give commands; they never talk to the dialogue
+                officer = step.officer
+                return await self._tx(lambda s: self._officer_turn(s, message, step.contact, officer)), True
+            return await self._turn(message, step.contact, step.language)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a fault of ours (or of the store): logged, backed off, still pending
+            metrics.increment("turn_errors")
+            logger.exception("the turn of message %s failed", message.id)
+            error = f"{type(exc).__name__}: {exc}"
+            ids = await self._tx(
+                lambda s: self._postpone(s, message, step.contact, error, step.language, first_delay=FIRST_ERROR_DELAY)
+            )
+            return ids, False
 
     @classmethod
     def _officer_turn(cls, session: Session, message: Message, contact: ContactUrn, officer: Officer) -> list[int]:
         answer = officer_desk.handle(session, officer, message, datetime.now(timezone.utc))
         return cls._reply_without_turn(session, message, contact, answer)
 
-    async def _tell_pushes(self, urn_id: int) -> list[int]:
-        """Tell Rasa, oldest first, what was pushed to this citizen; returns outbound ids of any bot messages."""
-        queued: list[int] = []
-        now = datetime.now(timezone.utc)
-        pushes, contact = await self._tx(
-            lambda s: (repository.pending_dialogue_pushes(s, urn_id), s.get(ContactUrn, urn_id))
-        )
-        for push in pushes:
-            if push.available_at > now:
-                break  # waiting for its retry time; later pushes keep their order
-            try:
-                replies = await self._rasa.trigger_intent(contact.urn, push.intent, json.loads(push.entities))
-            except EngineUnavailable as exc:
-                error = str(exc)
-                logger.warning("telling the dialogue of push %s failed: %s", push.id, error)
-                await self._tx(lambda s: repository.mark_push_retry(s, push.id, error, retry_delay(push.attempts + 1)))
-                break
-            except EngineRefused as exc:
-                # the citizen has the push itself already (outbox); only the dialogue misses it
-                refusal = str(exc)
-                logger.error("Rasa refused push %s (%s): %s", push.id, push.intent, refusal)
-                await self._tx(lambda s: repository.mark_push_failed(s, push.id, refusal))
-                continue
-            queued.extend(await self._tx(lambda s: self._store_push_replies(s, push, contact, replies)))
-        return queued
+    async def _tell_push(self, push: DialoguePush, contact: ContactUrn) -> tuple[list[int], str | None]:
+        """Tell Rasa what was pushed to this citizen; returns (outbound ids of any bot messages, error or None).
+
+        On an error the push waits for its retry time, and so does everything after it.
+        """
+        try:
+            replies = await self._rasa.trigger_intent(contact.urn, push.intent, json.loads(push.entities))
+            return await self._tx(lambda s: self._store_push_replies(s, push, contact, replies)), None
+        except asyncio.CancelledError:
+            raise
+        except EngineUnavailable as exc:
+            error = str(exc)
+            metrics.increment("push_retries")
+            logger.warning("telling the dialogue of push %s failed: %s", push.id, error)
+            await self._tx(lambda s: repository.mark_push_retry(s, push.id, error, retry_delay(push.attempts + 1)))
+            return [], error
+        except EngineRefused as exc:
+            # the citizen has the push itself already (outbox); only the dialogue misses it
+            refusal = str(exc)
+            metrics.increment("pushes_refused")
+            logger.error("Rasa refused push %s (%s): %s", push.id, push.intent, refusal)
+            await self._tx(lambda s: repository.mark_push_failed(s, push.id, refusal))
+            return [], None
+        except Exception as exc:  # a fault of ours (or of the store): logged, backed off
+            metrics.increment("push_errors")
+            logger.exception("telling the dialogue of push %s failed", push.id)
+            error = f"{type(exc).__name__}: {exc}"
+            delay = retry_delay(push.attempts + 1, first=FIRST_ERROR_DELAY)
+            await self._tx(lambda s: repository.mark_push_retry(s, push.id, error, delay))
+            return [], error
 
     @staticmethod
     def _store_push_replies(session: Session, push: DialoguePush, contact: ContactUrn, replies: list[dict]) -> list[int]:
@@ -288,8 +366,25 @@ class Conversations:
         return cls._reply_without_turn(session, message, contact, texts.media_received(kinds, language))
 
     @staticmethod
-    def _postpone(session: Session, message: Message, contact: ContactUrn, error: str, language: str) -> list[int]:
-        attempts = repository.mark_inbound_retry(session, message.id, error, retry_delay(message.attempts + 1))
+    def _postpone(
+        session: Session,
+        message: Message,
+        contact: ContactUrn,
+        error: str,
+        language: str,
+        first_delay: timedelta | None = None,
+    ) -> list[int]:
+        """A turn that could not run: the message stays pending and is tried again later, with a growing delay."""
+        attempts = message.attempts + 1  # counted on the message, whatever failed
+        delay = retry_delay(attempts, first=first_delay or FIRST_RETRY_DELAY)
+        attempts = repository.mark_inbound_retry(session, message.id, error, delay)
+        metrics.increment("turn_retries")
+        if attempts == STUCK_AFTER_ATTEMPTS:  # said once; the message is still kept and tried
+            metrics.increment("turns_stuck")
+            logger.error(
+                "message %s is still unanswered after %d attempts (last error: %s); it stays pending, next try in %s",
+                message.id, attempts, error, delay,
+            )
         if attempts == 1:
             # Tell the citizen once that we have the message, rather than leaving them in silence.
             notice = repository.queue_outbound(
@@ -304,7 +399,12 @@ class Conversations:
         return []
 
     async def retry_due(self) -> int:
-        """Run the turns whose retry time has come; returns how many conversations were tried."""
+        """Run the conversations whose next message or push is due; returns how many were tried.
+
+        Several at once (``RETRY_CONCURRENCY``: a hung engine costs its timeout per conversation),
+        each on its own: one that fails is logged and counted, and the others go on. A conversation
+        whose turn is running in this process now is left to that turn, which sees what is due.
+        """
         now = datetime.now(timezone.utc)
 
         def due(session: Session) -> list[int]:
@@ -312,7 +412,23 @@ class Conversations:
             pushes = repository.urns_with_due_pushes(session, now)
             return list(dict.fromkeys(inbound + pushes))
 
-        urn_ids = await self._tx(due)
-        for urn_id in urn_ids:
-            await self.process(urn_id)
+        urn_ids = [urn_id for urn_id in await self._tx(due) if not self.busy(urn_id)]
+        slots = asyncio.Semaphore(self._retry_concurrency)
+
+        async def retry(urn_id: int) -> None:
+            async with slots:
+                try:
+                    await self.process(urn_id)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - isolated: the other conversations go on
+                    metrics.increment("retry_errors")
+                    logger.exception("retrying conversation %s failed", urn_id)
+
+        await asyncio.gather(*(retry(urn_id) for urn_id in urn_ids))
         return len(urn_ids)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite may hand datetimes back without their zone; they are stored in UTC
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)

@@ -9,13 +9,13 @@ an anonymous reporter: callers pass ``reporter`` only when the complaint is not 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 from babel.dates import format_date
 
 from bot import categories
 from bot.regions import place_of_codes
-from storage.models import Agency, Attachment, Complaint, ComplaintEvent
+from storage.models import Agency, Attachment, Complaint, ComplaintEvent, Officer
 from storage.tickets import format_ticket
 
 DEADLINE_NAMES = {"verify": "verifikasi", "followup": "tindak lanjut pertama", "resolve": "target penyelesaian"}
@@ -34,9 +34,10 @@ HELP = (
     "Perintah petugas:\n"
     "/daftar - laporan terbuka, tenggat terdekat dulu\n"
     "/tiket <tiket> - rincian dan riwayat\n"
-    "/balas <tiket> <pesan> - pesan ke pelapor (atau balas langsung pesan notifikasi)\n"
+    "/balas <tiket> <pesan> - pesan ke pelapor (atau balas langsung notifikasi laporan baru / jawaban pelapor)\n"
     "/status <tiket> <diteruskan|diproses|selesai|ditolak> [catatan]\n"
-    "/alihkan <tiket> <kode instansi> [catatan]"
+    "/alihkan <tiket> <kode instansi> [catatan]\n"
+    "Lewat SMS, atasan dan admin menambahkan PIN di akhir perintah: /daftar PIN 123456"
 )
 
 
@@ -194,6 +195,50 @@ def rerouted(complaint: Complaint, target: Agency) -> str:
 
 def unknown_command() -> str:
     return "Perintah tidak dikenal.\n" + HELP
+
+
+def not_relayed(complaint: Complaint | None) -> str:
+    """A plain reply to a reminder, a breach alert or a command's answer: nothing goes to the reporter."""
+    ticket = _t(complaint) if complaint is not None else "<tiket>"
+    return f"Balasan ke pesan ini tidak diteruskan ke pelapor. Untuk menjawab pelapor: /balas {ticket} <pesan>"
+
+
+# ---------------------------------------------------------------- the PIN (commands over SMS)
+
+
+def _minutes(span: timedelta) -> str:
+    return f"{int(span.total_seconds() // 60)} menit"
+
+
+def pin_required() -> str:
+    return "Perintah lewat SMS perlu PIN Anda di akhir pesan, contoh: /daftar PIN 123456"
+
+
+def pin_not_set() -> str:
+    return "Anda belum punya PIN untuk perintah lewat SMS. Minta admin mengaturnya (aduan officer pin)."
+
+
+def pin_wrong(left: int) -> str:
+    return f"PIN salah; perintah tidak dijalankan. Sisa {left} kali percobaan sebelum dikunci."
+
+
+def pin_locked(span: timedelta) -> str:
+    return f"Perintah dengan PIN sedang dikunci karena PIN salah berulang kali. Coba lagi dalam {_minutes(span)} paling lama."
+
+
+def pin_locked_now(failures: int, span: timedelta) -> str:
+    return (
+        f"PIN salah {failures} kali: perintah dengan PIN dikunci {_minutes(span)}. "
+        "Atasan dan admin sudah diberi tahu."
+    )
+
+
+def pin_lockout_alert(officer: Officer, agency: Agency, address: str, failures: int, span: timedelta) -> str:
+    return (
+        f"PERINGATAN KEAMANAN: PIN salah {failures} kali dari {address}, alamat petugas {officer.name} "
+        f"(id {officer.id}, {agency.code}). Perintah dengan PIN dikunci {_minutes(span)}. Bila bukan dia, "
+        f"cabut alamatnya: aduan officer urn --officer {officer.id} --remove <alamat>"
+    )
 
 
 def usage(command: str) -> str:

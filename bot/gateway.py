@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from bot import casework
+from bot import casework, metrics
 from bot.conversation import Conversations, RasaClient
 from channels.dispatcher import Dispatcher
 from channels.registry import AdapterRegistry
@@ -71,11 +71,21 @@ class Gateway:
     def process_later(self, urn_id: int) -> None:
         """Run a conversation's pending turns in the background (after a webhook was acknowledged).
 
-        Should the process die first, the retry loop finds the message still pending.
+        Should the process die first, the retry loop finds the message still pending; should the
+        turn fail, it is logged and counted, and the retry loop takes it up.
         """
-        task = asyncio.create_task(self.conversations.process(urn_id))
+        task = asyncio.create_task(self._process(urn_id))
         self._turns.add(task)
         task.add_done_callback(self._turns.discard)
+
+    async def _process(self, urn_id: int) -> None:
+        try:
+            await self.conversations.process(urn_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - nobody awaits this task: say it here
+            metrics.increment("turn_errors")
+            logger.exception("the turns of conversation %s failed; the retry loop takes them up", urn_id)
 
     async def record_delivery(self, provider: str, external_id: str, status: str, error: str | None):
         return await in_transaction(
@@ -87,6 +97,10 @@ class Gateway:
 
     async def mark_unreachable(self, urn: str) -> None:
         await in_transaction(self.engine, lambda s: repository.mark_urn_unreachable(s, urn))
+
+    async def mark_reachable(self, urn: str) -> bool:
+        """The address is back (a Telegram user unblocked the bot); True if it had been marked gone."""
+        return await in_transaction(self.engine, lambda s: repository.mark_urn_reachable(s, urn))
 
     async def _retry_turns_forever(self) -> None:
         while True:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 
-from lokal.samaran.logging import SamaranFilter
+from channels import redaction
 
 
 _SECRET_PARAMETER = re.compile(r"((?:token|auth_token|secret)=)[^&\s\"']+", re.IGNORECASE)
@@ -31,7 +31,7 @@ def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S"))
     handler.addFilter(SecretParameterFilter())
-    handler.addFilter(SamaranFilter())
+    handler.addFilter(redaction.log_filter())  # the same masking as the stored delivery errors
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -8,26 +8,57 @@
 
 Forgiving of case, spacing, a missing slash, a bot suffix (``/balas@aduan_bot``) and of how a
 ticket is written (``1234-5678``, ``1234 5678``, ``#12345678``). Replying to a bot message about a
-complaint (Telegram reply, WhatsApp reply) names its ticket, so ``/status diproses`` or a plain text
-is enough there. Everything an officer does goes through bot/casework.py, in the transaction that
-also queues the answer to the officer.
+complaint (Telegram reply, WhatsApp reply) names its ticket, so ``/status diproses`` is enough
+there; a plain text in reply goes to the reporter only when the message replied to is a new
+complaint or a relayed answer of the reporter (``RELAYED_KINDS``): a reply to a reminder, a breach
+alert or a command's answer is told to use /balas. Everything an officer does goes through
+bot/casework.py, in the transaction that also queues the answer to the officer.
+
+Second factor. An SMS sender id can be spoofed, so a supervisor or an admin confirms every command
+over SMS (all but /bantuan) with their PIN, in the same SMS: ``/alihkan 1234-5678 DLH-3404 PIN 482913``.
+The gateway checks the PIN when it stores the message and keeps only the result
+(``message.pin_check``; bot/pins.py); this module applies the rules: 5 wrong PINs in a row
+lock PIN commands for 30 minutes, the officer is told, and the agency's supervisors and the
+national admins are alerted. A PIN typed by any officer, on any channel, is checked the same way.
+Officers (role ``officer``) need no PIN for their own agency's queue: see docs/operations.md.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot import casework, desk_texts
+from bot import casework, desk_texts, pins
 from bot.casework import Actor, CaseworkError
+from channels.urns import redact_urn
 from storage import repository
-from storage.models import Agency, Complaint, ContactUrn, Message, Officer
+from storage.models import (
+    RELAYED_KINDS,
+    Agency,
+    Complaint,
+    ContactUrn,
+    Message,
+    MessageKind,
+    Officer,
+    OfficerRole,
+    PinCheck,
+)
 from storage.tickets import InvalidTicket, parse_ticket
 
+logger = logging.getLogger(__name__)
+
 COMMANDS = ("balas", "status", "tiket", "daftar", "alihkan", "bantuan", "help", "start")
+HELP_COMMANDS = ("bantuan", "help", "start")
+# where a sender id proves nothing (an SMS "from" can be forged; Telegram and WhatsApp authenticate
+# theirs; the simulator's SMS counts as SMS), and who must confirm commands there with a PIN
+SPOOFABLE_CHANNELS = frozenset({"sms"})
+PIN_ROLES = frozenset({OfficerRole.supervisor.value, OfficerRole.admin.value})
+PIN_FAILURE_LIMIT = 5
+PIN_LOCK = timedelta(minutes=30)
 _COMMAND = re.compile(r"^/?(?P<name>[a-z]+)(?:@\w+)?(?:\s+(?P<rest>.*))?$", re.IGNORECASE | re.DOTALL)
 # 8 digits, with the separators people type between them, then a space or the end ("/balas 1234 5678
 # 2 petugas ..." is ticket 12345678 and a message starting with 2); any other digit run is a typo
@@ -45,23 +76,36 @@ STATUS_ALIASES = {
 class Request:
     officer: Officer
     text: str
-    quoted: Complaint | None  # the complaint of the bot message the officer replied to
+    replied: Message | None  # the bot message (to this address) the officer replied to
+    quoted: Complaint | None  # the complaint that message was about
     now: datetime
 
+    @property
+    def relays(self) -> bool:
+        """Whether a plain text in reply goes to the reporter: only for a new complaint or a relayed answer."""
+        return self.quoted is not None and self.replied is not None and self.replied.kind in RELAYED_KINDS
 
-def quoted_complaint(session: Session, message: Message) -> Complaint | None:
-    """The complaint a replied-to bot message was about, when the officer replied to one."""
+
+def replied_message(session: Session, message: Message) -> Message | None:
+    """The bot message to this same address that the officer replied to, if any."""
     if message.reply_to_id is None:
         return None
-    quoted = session.get(Message, message.reply_to_id)
-    if quoted is None or quoted.urn_id != message.urn_id or quoted.complaint_id is None:
+    replied = session.get(Message, message.reply_to_id)
+    if replied is None or replied.urn_id != message.urn_id:
         return None
-    return session.get(Complaint, quoted.complaint_id)
+    return replied
 
 
 def handle(session: Session, officer: Officer, message: Message, now: datetime) -> str:
     """Carry out one officer message; returns the answer to the officer. Changes nothing on an error."""
-    request = Request(officer, message.text.strip(), quoted_complaint(session, message), now)
+    text = pins.without_mark(message.text)
+    if message.pin_check is not None or (_needs_pin(officer, message.channel) and not _is_help(text)):
+        refusal = _second_factor(session, officer, message, now)
+        if refusal is not None:
+            return refusal
+    replied = replied_message(session, message)
+    quoted = session.get(Complaint, replied.complaint_id) if replied and replied.complaint_id else None
+    request = Request(officer, text, replied, quoted, now)
     try:
         with session.begin_nested():  # an error undoes whatever the command had begun
             return _dispatch(session, request)
@@ -69,17 +113,72 @@ def handle(session: Session, officer: Officer, message: Message, now: datetime) 
         return error.message
 
 
+# ---------------------------------------------------------------- the second factor
+
+
+def _needs_pin(officer: Officer, channel: str) -> bool:
+    return channel in SPOOFABLE_CHANNELS and officer.role in PIN_ROLES
+
+
+def _is_help(text: str) -> bool:
+    match = _COMMAND.match(text)
+    return match is not None and match.group("name").lower() in HELP_COMMANDS
+
+
+def _second_factor(session: Session, officer: Officer, message: Message, now: datetime) -> str | None:
+    """None when the message may go on; otherwise the answer that refuses it. Wrong PINs are counted here."""
+    check = message.pin_check
+    if check == PinCheck.locked.value or repository.pin_locked(officer, now):
+        return desk_texts.pin_locked(PIN_LOCK)
+    if check == PinCheck.ok.value:
+        repository.clear_pin_failures(session, officer.id)
+        return None
+    if check == PinCheck.unset.value or officer.pin_hash is None:
+        return desk_texts.pin_not_set()
+    if check is None:
+        return desk_texts.pin_required()
+    left = repository.record_pin_failure(session, officer.id, now, limit=PIN_FAILURE_LIMIT, lock=PIN_LOCK)
+    if left > 0:
+        return desk_texts.pin_wrong(left)
+    logger.warning("officer %s: %d wrong PINs in a row, PIN commands locked", officer.id, PIN_FAILURE_LIMIT)
+    _alert_lockout(session, officer, message)
+    return desk_texts.pin_locked_now(PIN_FAILURE_LIMIT, PIN_LOCK)
+
+
+def _alert_lockout(session: Session, officer: Officer, message: Message) -> None:
+    """The agency's supervisors and the national admins learn that someone tried PINs on this address."""
+    national = repository.national_queue(session)
+    contacts = {
+        c.id: c
+        for c in repository.officer_contacts(session, officer.agency_id, (OfficerRole.supervisor,))
+        + repository.officer_contacts(session, national.id, (OfficerRole.admin,))
+        if c.id != message.urn_id  # that address has the answer already
+    }
+    if not contacts:
+        return
+    address = redact_urn(session.get(ContactUrn, message.urn_id).urn)
+    agency = session.get(Agency, officer.agency_id)
+    text = desk_texts.pin_lockout_alert(officer, agency, address, PIN_FAILURE_LIMIT, PIN_LOCK)
+    casework.send_to_contacts(session, list(contacts.values()), text, None, MessageKind.security)
+
+
+# ---------------------------------------------------------------- commands
+
+
 def _dispatch(session: Session, request: Request) -> str:
     match = _COMMAND.match(request.text)
     name = match.group("name").lower() if match else ""
     rest = (match.group("rest") or "").strip() if match else ""
-    if request.quoted is not None and not request.text.startswith("/") and not _TICKET.match(rest):
-        # a plain reply to a notification goes to the reporter, even when it starts with a
-        # command word ("Status jalan sudah diperbaiki"); a command needs its slash or a ticket there
-        return _reply(session, request, request.quoted, request.text)
+    if request.replied is not None and not request.text.startswith("/") and not _TICKET.match(rest):
+        # a plain reply goes to the reporter, even when it starts with a command word ("Status
+        # jalan sudah diperbaiki"), when it answers a new complaint or the reporter's own words; a
+        # command needs its slash or a ticket there. A reply to anything else is not relayed.
+        if request.relays:
+            return _reply(session, request, request.quoted, request.text)
+        return desk_texts.not_relayed(request.quoted)
     if name not in COMMANDS:
         return desk_texts.unknown_command()
-    if name in ("bantuan", "help", "start"):
+    if name in HELP_COMMANDS:
         return desk_texts.HELP
     if name == "daftar":
         return _open_list(session, request.officer)

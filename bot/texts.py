@@ -78,6 +78,12 @@ def summary(
     )
 
 
+def filing_failed(language: str = "id") -> str:
+    """A filing the store refused: nothing was filed, and YA tries again (the form keeps the answers)."""
+    _ = translator(language)
+    return _("Maaf, laporan Anda belum tersimpan karena gangguan sistem. Balas YA untuk mencoba lagi, atau BATAL.")
+
+
 def filed(complaint: Complaint, language: str = "id") -> str:
     _ = translator(language)
     ticket = format_ticket(complaint.ticket)

@@ -3,14 +3,37 @@
 Every adapter receives provider traffic as ``IncomingMessage`` and sends ``OutgoingMessage``;
 a failed send is classified so that the dispatcher knows whether to retry (RapidPro's courier
 does the same).
+
+What a provider hands us is cleaned once, here, as the neutral message is built (``clean_text``):
+broken clients and fuzzers send lone UTF-16 surrogates (``"\ud83d"`` in JSON), which no UTF-8
+store or response can encode, and control characters such as NUL, which a PostgreSQL text
+column refuses.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
+
+
+# C0 controls and DEL, except tab and newline (carriage returns become newlines first)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def clean_text(value: str) -> str:
+    """Text any store and any JSON or form encoder takes: a lone surrogate becomes U+FFFD (a proper
+    pair becomes its character), NUL and other control characters are dropped, line breaks kept."""
+    if value.isascii() and value.isprintable():
+        return value
+    value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return _CONTROLS.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _clean_optional(value: str | None) -> str | None:
+    return None if value is None else clean_text(value)
 
 
 @dataclass(frozen=True)
@@ -23,6 +46,12 @@ class MediaItem:
     latitude: float | None = None
     longitude: float | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "url", _clean_optional(self.url))
+        content_type = _clean_optional(self.content_type)
+        # a claimed type longer than any real one is not one (and the column holds 100)
+        object.__setattr__(self, "content_type", content_type if content_type is None or len(content_type) <= 100 else None)
+
 
 @dataclass(frozen=True)
 class IncomingMessage:
@@ -34,6 +63,12 @@ class IncomingMessage:
     attachments: tuple[MediaItem, ...] = field(default_factory=tuple)
     # the provider's id of the message this one replies to (Telegram reply, WhatsApp reply)
     quoted_external_id: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", clean_text(self.text).strip())
+        object.__setattr__(self, "external_id", _clean_optional(self.external_id))
+        object.__setattr__(self, "quoted_external_id", _clean_optional(self.quoted_external_id))
+        object.__setattr__(self, "attachments", tuple(self.attachments))
 
 
 @dataclass(frozen=True)

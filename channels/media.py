@@ -5,6 +5,12 @@ Media stay with the provider (a Twilio media URL needs the account's credentials
 ``GET /media/{attachment_id}``, signed with ``MEDIA_LINK_SECRET`` and valid for ``LINK_DAYS``; the
 app fetches the file from the provider with its own credentials and hands it over. The link names
 no address, so it does not reveal an anonymous reporter.
+
+The content type is what the sender's phone claimed, so it is not trusted: only the types in
+``INLINE_TYPES`` (pictures, sound, video, PDF) open in the officer's browser; anything else (an
+HTML "document" would run its script on the agency's domain) is handed over as a download of
+``application/octet-stream``. Every answer carries ``nosniff`` and a sandboxing
+``Content-Security-Policy``.
 """
 
 from __future__ import annotations
@@ -24,6 +30,45 @@ logger = logging.getLogger(__name__)
 
 LINK_DAYS = 30
 MAX_BYTES = 20 * 1024 * 1024  # WhatsApp allows 16 MB; a Telegram bot may fetch up to 20 MB
+
+
+# What a browser may show inline (pictures, sound and video players, its PDF viewer), with the
+# extension of the file name it is served under.
+INLINE_TYPES = {
+    "image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
+    "audio/ogg": "ogg", "audio/mpeg": "mp3", "audio/mp4": "m4a", "audio/amr": "amr", "audio/aac": "aac",
+    "video/mp4": "mp4", "video/3gpp": "3gp",
+    "application/pdf": "pdf",
+}
+# No script, no plugin, no request anywhere; inline styles only so that a browser's own image and
+# media viewers look right. ``sandbox`` also gives the document an opaque origin.
+CONTENT_SECURITY_POLICY = "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'"
+# Downloads only: documents an officer opens with an office program, not in the browser.
+_DOWNLOAD_EXTENSIONS = {
+    "text/plain": "txt",
+    "application/msword": "doc",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.ms-excel": "xls",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/zip": "zip",
+}
+
+
+def media_headers(attachment_id: int, claimed_type: str | None) -> tuple[str, dict[str, str]]:
+    """The media type and headers to serve a file with, whatever type its sender claimed."""
+    essence = (claimed_type or "").split(";", 1)[0].strip().lower()
+    headers = {
+        "Cache-Control": "private, max-age=3600",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    }
+    if essence in INLINE_TYPES:
+        headers["Content-Disposition"] = f'inline; filename="lampiran-{attachment_id}.{INLINE_TYPES[essence]}"'
+        return essence, headers
+    # the file name is ours, never the sender's; a known office format keeps its extension
+    extension = _DOWNLOAD_EXTENSIONS.get(essence, "bin")
+    headers["Content-Disposition"] = f'attachment; filename="lampiran-{attachment_id}.{extension}"'
+    return "application/octet-stream", headers
 
 
 class MediaUnavailable(Exception):
@@ -48,7 +93,8 @@ class MediaLinks:
     def valid(self, attachment_id: int, expires: int, signature: str, now: float | None = None) -> bool:
         if expires < (now if now is not None else time.time()):
             return False
-        return hmac.compare_digest(signature, self._signature(attachment_id, expires))
+        # bytes: compare_digest raises TypeError on a str with non-ASCII characters
+        return hmac.compare_digest(signature.encode("utf-8"), self._signature(attachment_id, expires).encode())
 
 
 _links: MediaLinks | None = None
@@ -95,8 +141,5 @@ async def media(attachment_id: int, exp: int, sig: str, request: Request) -> Res
     except MediaUnavailable as exc:
         logger.warning("attachment %s could not be fetched: %s", attachment_id, exc)
         raise HTTPException(502, "the provider did not give the file") from None
-    return Response(
-        content,
-        media_type=attachment.content_type or "application/octet-stream",
-        headers={"Cache-Control": "private, max-age=3600"},
-    )
+    media_type, headers = media_headers(attachment_id, attachment.content_type)
+    return Response(content, media_type=media_type, headers=headers)

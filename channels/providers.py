@@ -15,6 +15,11 @@ logger = logging.getLogger(__name__)
 
 def build_adapters(settings) -> AdapterRegistry:
     registry = AdapterRegistry()
+    if settings.simulator_exposed:
+        logger.warning(
+            "SIMULATOR_ENABLED=true with PUBLIC_BASE_URL set: anyone who reaches this app can file real "
+            "complaints through /simulator/messages and read what the bot sends to simulated addresses"
+        )
     if settings.simulator_enabled:
         registry.register(simulator.SimulatorAdapter())
     if settings.twilio_account_sid and settings.twilio_auth_token:

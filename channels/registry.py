@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from channels.base import ChannelAdapter
-from channels.urns import split_urn
+from channels.urns import SIMULATOR_SCHEMES, split_urn
 
 
 class NoAdapter(LookupError):
-    """No channel is configured for this URN's scheme."""
+    """No channel is configured for this URN's scheme (the dispatcher marks the message failed, for good)."""
 
 
 class AdapterRegistry:
@@ -22,6 +22,8 @@ class AdapterRegistry:
         for adapter in self._adapters:
             if adapter.handles(scheme):
                 return adapter
+        if scheme in SIMULATOR_SCHEMES.values():
+            raise NoAdapter(f"{scheme} (the simulator is off)")
         raise NoAdapter(scheme)
 
     def get(self, provider: str) -> ChannelAdapter | None:

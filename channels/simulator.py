@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from channels.base import IncomingMessage, OutgoingMessage, SendOutcome, SendResult
+from channels.base import IncomingMessage, OutgoingMessage, SendOutcome, SendResult, clean_text
 from channels.urns import SIMULATOR_SCHEMES, InvalidAddress, make_urn
 
 
@@ -37,6 +37,12 @@ class SimulatedMessage(BaseModel):
     channel: Literal["sms", "whatsapp", "telegram"]
     sender: str = Field(min_length=1, max_length=64, description="phone number (sms, whatsapp) or Telegram chat id")
     text: str = Field(min_length=1, max_length=MAX_TEXT)
+
+    @field_validator("sender", "text", mode="before")
+    @classmethod
+    def _clean(cls, value):
+        # what a real channel's neutral message does, before pydantic refuses a lone surrogate
+        return clean_text(value) if isinstance(value, str) else value
 
 
 class Replies(BaseModel):

@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from telegram import Bot, KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 
 from channels.base import IncomingMessage, MediaItem, OutgoingMessage, SendOutcome, SendResult
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 PROVIDER = "telegram"
 ALLOWED_UPDATES = ["message", "my_chat_member"]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+POLL_RETRY_SECONDS = 5.0  # after a failed getUpdates, or an update that could not be handled
 
 
 class Blocked:
@@ -39,15 +41,30 @@ class Blocked:
         self.urn = urn
 
 
-def parse_update(data: dict[str, Any], bot: Bot) -> IncomingMessage | Blocked | None:
+class Unblocked:
+    """The update says the bot is a member of the chat again (the citizen unblocked it, a group added it back)."""
+
+    def __init__(self, urn: str) -> None:
+        self.urn = urn
+
+
+# my_chat_member statuses: the bot can be written to again / can no longer be
+_MEMBER_AGAIN = (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+_GONE = (ChatMemberStatus.BANNED, ChatMemberStatus.LEFT)  # "kicked", "left"
+
+
+def parse_update(data: dict[str, Any], bot: Bot) -> IncomingMessage | Blocked | Unblocked | None:
     """The channel-neutral message of an update; None for updates we do not act on (edits, polls...)."""
     update = Update.de_json(data, bot)
     if update is None:
         return None
     if update.my_chat_member is not None:
         member = update.my_chat_member
-        if member.new_chat_member.status in ("kicked", "left"):
+        status = member.new_chat_member.status
+        if status in _GONE:
             return Blocked(make_urn("telegram", str(member.chat.id)))
+        if status in _MEMBER_AGAIN or (status == ChatMemberStatus.RESTRICTED and member.new_chat_member.is_member):
+            return Unblocked(make_urn("telegram", str(member.chat.id)))
         return None
     message = update.message
     if message is None:
@@ -132,7 +149,10 @@ class TelegramAdapter:
                 self._initialized = True
 
     def secret_valid(self, header: str | None) -> bool:
-        return bool(self.webhook_secret) and hmac.compare_digest(header or "", self.webhook_secret)
+        # bytes: compare_digest raises TypeError on a str with non-ASCII characters
+        return bool(self.webhook_secret) and hmac.compare_digest(
+            (header or "").encode("utf-8"), self.webhook_secret.encode("utf-8")
+        )
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         _, chat_id = split_urn(message.urn)
@@ -184,12 +204,21 @@ class TelegramAdapter:
             except asyncio.CancelledError:
                 raise
             except TelegramError as exc:
-                logger.warning("Telegram polling failed (%s); retrying in 5 s", exc)
-                await asyncio.sleep(5)
+                logger.warning("Telegram polling failed (%s); retrying in %s s", exc, POLL_RETRY_SECONDS)
+                await asyncio.sleep(POLL_RETRY_SECONDS)
+                continue
+            except Exception:  # an answer PTB cannot read: the loop must not die of it
+                logger.exception("Telegram polling got an unreadable answer; retrying in %s s", POLL_RETRY_SECONDS)
+                await asyncio.sleep(POLL_RETRY_SECONDS)
                 continue
             for update in updates:
+                try:
+                    await handle(update.to_dict())
+                except Exception:  # the store is down, say: not acknowledged, so getUpdates returns it again
+                    logger.exception("Telegram update %s not handled; retrying in %s s", update.update_id, POLL_RETRY_SECONDS)
+                    await asyncio.sleep(POLL_RETRY_SECONDS)
+                    break
                 offset = update.update_id + 1
-                await handle(update.to_dict())
 
     async def aclose(self) -> None:
         if self._initialized:
@@ -207,11 +236,19 @@ async def handle_update(gateway, adapter: TelegramAdapter, data: dict[str, Any])
     if isinstance(parsed, Blocked):
         await gateway.mark_unreachable(parsed.urn)
         return
+    if isinstance(parsed, Unblocked):
+        await gateway.mark_reachable(parsed.urn)
+        return
     if parsed is None:
         return
     stored, created = await gateway.conversations.receive(parsed)
     if created:
         gateway.process_later(stored.urn_id)
+
+
+def _is_update_id(value: Any) -> bool:
+    """Telegram's update ids are positive and fit a 64-bit integer (``True`` is an int to Python, not an id)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
 @router.post("/telegram", response_class=Response)
@@ -228,8 +265,15 @@ async def webhook(request: Request) -> Response:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise HTTPException(400, "body is not JSON") from None
-    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+    if not isinstance(data, dict) or not _is_update_id(data.get("update_id")):
         raise HTTPException(400, "not a Telegram update")
+    try:
+        # PTB raises whatever a malformed field makes it raise (AttributeError, OverflowError, ...):
+        # an update it cannot read is refused here, before anything is stored; handle_update reads it again
+        parse_update(data, adapter.bot)
+    except Exception as exc:  # noqa: BLE001 - any failure to read the update means "malformed"
+        logger.warning("malformed Telegram update %s refused: %s", data["update_id"], type(exc).__name__)
+        raise HTTPException(400, "malformed update") from None
     try:
         await handle_update(gateway, adapter, data)
     except (KeyError, TypeError, ValueError) as exc:  # a malformed update: do not make Telegram retry it forever

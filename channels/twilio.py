@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, urlsplit
@@ -55,6 +56,8 @@ def parse_incoming(form: Mapping[str, str]) -> IncomingMessage:
     sender, sid = form.get("From", "").strip(), form.get("MessageSid", "").strip()
     if not sender or not sid:
         raise BadPayload("From and MessageSid are required")
+    if len(sid) > 64:  # Twilio's ids are 34 characters; the store keeps up to 128
+        raise BadPayload("MessageSid is not a Twilio message id")
     channel = "whatsapp" if sender.lower().startswith("whatsapp:") else "sms"
     try:
         urn = make_urn(channel, sender)
@@ -145,12 +148,12 @@ class TwilioAdapter:
     async def send(self, message: OutgoingMessage) -> SendResult:
         scheme, number = split_urn(message.urn)
         kwargs: dict = {"to": number, "from_": self._sms_from, "body": message.text}
+        if self.public_base_url:  # on every send, templates too: their failures arrive only there
+            kwargs["status_callback"] = f"{self.public_base_url.rstrip('/')}/webhooks/twilio/status"
         if scheme == "whatsapp":
             kwargs.update(to=f"whatsapp:{number}", from_=f"whatsapp:{self._whatsapp_from}")
             if not _within_window(message.last_inbound_at):
                 return await self._send_template(kwargs, message)
-        if self.public_base_url:
-            kwargs["status_callback"] = f"{self.public_base_url.rstrip('/')}/webhooks/twilio/status"
         result = await self._create(kwargs)
         if result.error == str(OUTSIDE_WHATSAPP_WINDOW) and scheme == "whatsapp":
             # Our clock and Twilio's disagree about the 24 hours: fall back to the template.
@@ -165,7 +168,8 @@ class TwilioAdapter:
                 error="WhatsApp 24-hour window closed and TWILIO_WHATSAPP_TEMPLATE_SID is not set",
             )
         template = {k: v for k, v in kwargs.items() if k != "body"}
-        template.update(content_sid=self._template_sid, content_variables=json.dumps({"1": message.text[:1000]}))
+        variable = template_variable(message.text)
+        template.update(content_sid=self._template_sid, content_variables=json.dumps({"1": variable}))
         return await self._create(template)
 
     async def _create(self, kwargs: dict) -> SendResult:
@@ -181,6 +185,23 @@ class TwilioAdapter:
         http_client = self.client.http_client
         if getattr(http_client, "session", None) is not None:
             await http_client.session.close()
+
+
+# WhatsApp refuses a template whose variables hold a new line, a tab or more than four spaces in a
+# row (Meta's error 132018, "parameter ... can't have new-line/tab characters or more than 4
+# consecutive spaces"), and a body over 1,024 characters (Twilio 63021): the push is flattened to one line.
+_LINE_BREAKS = re.compile(r"\s*[\r\n\v\f\u2028\u2029]+\s*")
+_WIDE_SPACE = re.compile(r"[\t ]{2,}|\t")
+TEMPLATE_VARIABLE_LIMIT = 900  # leaves room for the template's own words within 1,024
+
+
+def template_variable(text: str) -> str:
+    """A push as a WhatsApp template variable: its lines joined by " · ", no tabs or runs of spaces."""
+    flat = _LINE_BREAKS.sub(" · ", text.strip())
+    flat = _WIDE_SPACE.sub(" ", flat)
+    if len(flat) > TEMPLATE_VARIABLE_LIMIT:
+        flat = flat[: TEMPLATE_VARIABLE_LIMIT - 1].rstrip() + "…"
+    return flat
 
 
 def _within_window(last_inbound_at: datetime | None) -> bool:
@@ -245,6 +266,11 @@ async def incoming(request: Request) -> Response:
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 
+_SID = re.compile(r"[A-Za-z0-9]{2,64}")
+_STATUS = re.compile(r"[a-z_]{1,16}")
+_ERROR_CODE = re.compile(r"[0-9]{1,10}")
+
+
 @router.post("/status", response_class=Response)
 async def status_callback(request: Request) -> Response:
     adapter = _adapter(request)
@@ -253,6 +279,10 @@ async def status_callback(request: Request) -> Response:
     if not sid or not status:
         raise HTTPException(400, "MessageSid and MessageStatus are required")
     error = form.get("ErrorCode")
+    # Twilio's ids are letters and digits, its statuses lower-case words, its error codes numbers;
+    # anything else is not a callback of Twilio's (and a NUL could not even be looked up in PostgreSQL)
+    if not _SID.fullmatch(sid) or not _STATUS.fullmatch(status) or (error and not _ERROR_CODE.fullmatch(error)):
+        raise HTTPException(400, "MessageSid, MessageStatus or ErrorCode is malformed")
     message = await request.app.state.gateway.record_delivery(PROVIDER, sid, status, f"Twilio error {error}" if error else None)
     if message is None:
         logger.info("status callback for an unknown message ignored")

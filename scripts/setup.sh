@@ -36,22 +36,38 @@ find_python() {  # find_python <major.minor> <override variable>
 
 fingerprint() { cat "$@" | sha256sum | cut -c1-16; }
 
-ensure_venv() {  # ensure_venv <dir> <python> <label> <stamp> <pip args...>
-  local dir=$1 python=$2 label=$3 stamp=$4; shift 4
+# uv installs both venvs from their lock files (requirements/*.txt, written by `make lock`); it is
+# itself pinned and installed with the machine's pip into a small venv of its own.
+UV_VERSION=0.13.9
+TOOLS_VENV=.venv/tools
+UV=$TOOLS_VENV/bin/uv
+
+ensure_uv() {
+  if [[ -x $UV ]] && [[ $("$UV" --version 2>/dev/null) == "uv $UV_VERSION"* ]]; then return; fi
+  say "installing uv $UV_VERSION into $TOOLS_VENV"
+  [[ -x $TOOLS_VENV/bin/python ]] || "$1" -m venv "$TOOLS_VENV"
+  "$TOOLS_VENV/bin/python" -m pip install --quiet "uv==$UV_VERSION"
+}
+
+ensure_venv() {  # ensure_venv <dir> <python> <label> <lock file> [editable project]
+  local dir=$1 python=$2 label=$3 lock=$4 editable=${5:-} stamp
+  stamp=$(fingerprint "$lock" pyproject.toml)
   if [[ -f $dir/.installed && $(cat "$dir/.installed") == "$stamp" ]]; then
     return
   fi
-  say "installing the $label into $dir ($("$python" --version))"
-  [[ -x $dir/bin/python ]] || "$python" -m venv "$dir"
-  "$dir/bin/python" -m pip install --upgrade --quiet pip wheel
-  "$dir/bin/python" -m pip install --progress-bar on "$@"
+  say "installing the $label into $dir ($("$python" --version)) from $lock"
+  [[ -x $dir/bin/python ]] || "$UV" venv --quiet --seed --python "$python" "$dir"
+  # exactly what the lock says (hashes checked), nothing more, nothing less
+  "$UV" pip sync --quiet --python "$dir/bin/python" --require-hashes "$lock"
+  if [[ -n $editable ]]; then
+    "$UV" pip install --quiet --python "$dir/bin/python" --no-deps -e "$editable"
+  fi
   echo "$stamp" > "$dir/.installed"
 }
 
 PY311=$(find_python 3.11 ADUAN_PYTHON311)
-ensure_venv "$APP_VENV" "$PY311" "app (FastAPI, rasa-sdk, SQLModel)" \
-  "$(fingerprint pyproject.toml)" -e '.[test]'
+ensure_uv "$PY311"
+ensure_venv "$APP_VENV" "$PY311" "app (FastAPI, rasa-sdk, SQLModel)" requirements/app.txt .
 
 PY310=$(find_python 3.10 ADUAN_PYTHON310)
-ensure_venv "$ENGINE_VENV" "$PY310" "Rasa engine (rasa 3.6.21, a few minutes)" \
-  "$(fingerprint engine-requirements.txt)" -r engine-requirements.txt
+ensure_venv "$ENGINE_VENV" "$PY310" "Rasa engine (rasa 3.6.21)" requirements/engine.txt

@@ -50,6 +50,29 @@ class OfficerRole(str, enum.Enum):
     admin = "admin"
 
 
+class MessageKind(str, enum.Enum):
+    """What a message to officers is. A plain reply to it goes to the reporter only for RELAYED_KINDS."""
+
+    new_complaint = "new_complaint"  # a complaint just filed or rerouted to the agency
+    citizen_answer = "citizen_answer"  # the reporter's words, relayed
+    feedback = "feedback"  # the reporter confirmed or reopened a selesai
+    reminder = "reminder"  # a deadline is near
+    breach = "breach"  # a deadline passed
+    security = "security"  # an officer's address was locked after wrong PINs
+
+
+RELAYED_KINDS = frozenset({MessageKind.new_complaint.value, MessageKind.citizen_answer.value})
+
+
+class PinCheck(str, enum.Enum):
+    """What the gateway found when an officer's message carried a PIN (the PIN itself is never stored)."""
+
+    ok = "ok"
+    wrong = "wrong"
+    unset = "unset"  # the officer has no PIN
+    locked = "locked"  # not checked: too many wrong PINs lately
+
+
 class Direction(str, enum.Enum):
     inbound = "in"
     outbound = "out"
@@ -107,6 +130,10 @@ class Officer(SQLModel, table=True):
     agency_id: int = Field(foreign_key="agency.id", index=True)
     active: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow)
+    # second factor for commands over SMS (sender ids can be spoofed): a salted scrypt hash, set by the CLI
+    pin_hash: str | None = Field(default=None, max_length=255)
+    pin_failures: int = Field(default=0)  # wrong PINs in a row
+    pin_locked_until: datetime | None = None  # after too many wrong PINs: no PIN is accepted until then
 
 
 class ApiToken(SQLModel, table=True):
@@ -175,7 +202,7 @@ class Complaint(SQLModel, table=True):
     province_code: str | None = Field(default=None, max_length=2)
     region_code: str | None = Field(default=None, max_length=5, index=True)  # kab/kota, "34.04"
     district_code: str | None = Field(default=None, max_length=8)  # kecamatan, "34.04.07"
-    address: str | None = Field(default=None, max_length=500)
+    address: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # the place in words
     anonymous: bool = Field(default=False)
     confidential: bool = Field(default=False)
     status: str = Field(default=Status.diterima.value, max_length=16, index=True)  # Status
@@ -277,6 +304,8 @@ class Message(SQLModel, table=True):
     error: str | None = Field(default=None, max_length=500)
     reply_to_id: int | None = Field(default=None, foreign_key="message.id", index=True)
     complaint_id: int | None = Field(default=None, foreign_key="complaint.id")
+    kind: str | None = Field(default=None, max_length=32)  # MessageKind, for messages to officers
+    pin_check: str | None = Field(default=None, max_length=8)  # PinCheck: an officer's message that carried a PIN
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -11,7 +11,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import and_, delete, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased, make_transient_to_detached
 from sqlmodel import Session, col, select
 
 from channels.base import MediaItem
+from channels.redaction import error_text
 from channels.urns import split_urn
 from storage import tickets
 from storage.models import (
@@ -166,8 +167,12 @@ def record_inbound(
     external_id: str | None = None,
     attachments: Sequence[MediaItem] = (),
     quoted_external_id: str | None = None,
+    pin_check: str | None = None,
 ) -> tuple[Message, bool]:
     """Store an incoming message and its media; returns (message, created). A provider retry is not stored twice.
+
+    ``text`` is stored as given: an officer's PIN must already be replaced (bot/pins.py ``screen``),
+    with the result of its check in ``pin_check``.
 
     ``quoted_external_id`` names the bot message this one replies to; it is kept as ``reply_to_id``
     (an officer replying to a notification answers about that notification's complaint).
@@ -184,6 +189,7 @@ def record_inbound(
         provider=provider,
         external_id=external_id,
         text=text,
+        pin_check=pin_check,
         status=MessageStatus.pending.value,
         reply_to_id=_outbound_id(session, provider, quoted_external_id, contact.id),
     )
@@ -208,6 +214,8 @@ def record_inbound(
                 longitude=item.longitude,
             )
         )
+    if contact.unreachable_at is not None:  # they wrote to us: unblocked the bot, sent START
+        mark_urn_reachable(session, urn)
     session.flush()
     return message, True
 
@@ -231,12 +239,29 @@ def last_inbound_at(session: Session, urn_id: int) -> datetime | None:
 
 
 def mark_urn_unreachable(session: Session, urn: str) -> None:
-    """The provider says this address is gone (blocked the bot, replied STOP): stop sending to it."""
+    """The provider says this address is gone (blocked the bot, replied STOP): stop sending to it.
+
+    Until the address is heard from again (``mark_urn_reachable``).
+    """
     session.execute(
         update(ContactUrn).where(col(ContactUrn.urn) == urn, col(ContactUrn.unreachable_at).is_(None)).values(
             unreachable_at=utcnow()
         )
     )
+
+
+def mark_urn_reachable(session: Session, urn: str) -> bool:
+    """The address is back (a new message from it, START, a Telegram user who unblocked the bot); True if it was gone.
+
+    Should it still be gone, the provider says so on the next send and it is marked again.
+    """
+    result = session.execute(
+        update(ContactUrn)
+        .where(col(ContactUrn.urn) == urn, col(ContactUrn.unreachable_at).is_not(None))
+        .values(unreachable_at=None)
+        .execution_options(synchronize_session="fetch")
+    )
+    return result.rowcount > 0
 
 
 # Delivery statuses only move forward; a late "sent" callback never overwrites "delivered".
@@ -260,7 +285,7 @@ def update_delivery_status(
         return None
     if _DELIVERY_RANK.get(status, -1) >= _DELIVERY_RANK.get(message.status, -1):
         message.status = MessageStatus.failed.value if status == "undelivered" else status
-        message.error = error[:500] if error else message.error
+        message.error = error_text(error) if error else message.error
         message.updated_at = utcnow()
         session.add(message)
         session.flush()
@@ -300,11 +325,24 @@ STALE_PENDING = timedelta(seconds=30)
 
 
 def urns_with_due_inbound(session: Session, now: datetime, limit: int = 100) -> list[int]:
-    """Conversations with a pending inbound message whose retry time has come.
+    """Conversations whose oldest pending inbound message is due (its retry time has come), oldest first.
 
-    A fresh message is left to the request that stored it; one still pending after
-    STALE_PENDING (its process died before the turn ran) is picked up here.
+    Only the oldest counts: the later messages wait behind it, so a conversation whose first
+    message waits for its retry is not picked again and again for a later one, and does not take
+    the place of conversations that are due. A fresh message is left to the request that stored it;
+    one still pending after STALE_PENDING (its process died before the turn ran) is picked up here.
     """
+    earlier = aliased(Message)
+    older = (
+        select(earlier.id)
+        .where(
+            earlier.urn_id == Message.urn_id,
+            earlier.direction == Direction.inbound.value,
+            earlier.status == MessageStatus.pending.value,
+            col(earlier.id) < col(Message.id),
+        )
+        .exists()
+    )
     rows = session.exec(
         select(Message.urn_id)
         .where(
@@ -314,8 +352,9 @@ def urns_with_due_inbound(session: Session, now: datetime, limit: int = 100) -> 
                 col(Message.next_attempt_at) <= now,
                 and_(col(Message.next_attempt_at).is_(None), col(Message.created_at) <= now - STALE_PENDING),
             ),
+            ~older,
         )
-        .group_by(Message.urn_id)
+        .order_by(col(Message.id))
         .limit(limit)
     ).all()
     return list(rows)
@@ -335,7 +374,7 @@ def mark_inbound_retry(session: Session, message_id: int, error: str, delay: tim
     if message is None:
         raise NotFound(message_id)
     message.attempts += 1
-    message.error = error[:500]
+    message.error = error_text(error)
     message.next_attempt_at = utcnow() + delay
     message.updated_at = utcnow()
     session.add(message)
@@ -371,7 +410,12 @@ class OutboundText:
 
 
 def queue_outbound_many(
-    session: Session, outbound: Sequence[OutboundText], *, reply_to_id: int | None = None, complaint_id: int | None = None
+    session: Session,
+    outbound: Sequence[OutboundText],
+    *,
+    reply_to_id: int | None = None,
+    complaint_id: int | None = None,
+    kind: str | None = None,
 ) -> list[Message]:
     """Write outgoing messages (to one or several addresses) and their outbox items, in this order.
 
@@ -388,6 +432,7 @@ def queue_outbound_many(
             status=MessageStatus.queued.value,
             reply_to_id=reply_to_id,
             complaint_id=complaint_id,
+            kind=kind,
         )
         for item in outbound
     ]
@@ -478,10 +523,10 @@ def mark_send_failed(
     item = session.get(OutboxItem, item_id)
     item.attempts += 1
     item.locked_until = None
-    item.last_error = error[:500]
+    item.last_error = error_text(error)
     message = session.get(Message, item.message_id)
     message.attempts = item.attempts
-    message.error = error[:500]
+    message.error = item.last_error
     message.updated_at = utcnow()
     if retry_in is None:
         item.state = "failed"
@@ -548,16 +593,101 @@ def officer_urn_taken(session: Session, urn: str) -> bool:
     return session.exec(select(OfficerUrn.id).where(OfficerUrn.urn == urn)).first() is not None
 
 
-def officer_of_urn(session: Session, urn_id: int) -> Officer | None:
-    """The active officer who works on this address (by its contact row), if any."""
-    contact = session.get(ContactUrn, urn_id)
-    if contact is None:
-        return None
+def remove_officer_urn(session: Session, officer_id: int, urn: str) -> bool:
+    """The officer no longer works on this address (its messages go to the citizens' dialogue again)."""
+    result = session.execute(
+        delete(OfficerUrn).where(col(OfficerUrn.officer_id) == officer_id, col(OfficerUrn.urn) == urn)
+    )
+    return result.rowcount > 0
+
+
+def urns_of_officer(session: Session, officer_id: int) -> list[OfficerUrn]:
+    return list(
+        session.exec(select(OfficerUrn).where(OfficerUrn.officer_id == officer_id).order_by(col(OfficerUrn.urn))).all()
+    )
+
+
+def list_officers(session: Session) -> list[Officer]:
+    return list(session.exec(select(Officer).order_by(col(Officer.id))).all())
+
+
+def set_officer_active(session: Session, officer_id: int, active: bool) -> int:
+    """Deactivate (or reactivate) an officer; deactivating revokes every token. Returns the tokens revoked.
+
+    An inactive officer's addresses are no longer officers' (officer_of_urn) and get no notifications.
+    """
+    officer = session.get(Officer, officer_id)
+    if officer is None:
+        raise NotFound(f"no officer with id {officer_id}")
+    officer.active = active
+    session.add(officer)
+    session.flush()
+    return 0 if active else revoke_tokens(session, officer_id)
+
+
+def _active_officer_on(session: Session, urn: str) -> Officer | None:
     return session.exec(
         select(Officer)
         .join(OfficerUrn, col(OfficerUrn.officer_id) == col(Officer.id))
-        .where(OfficerUrn.urn == contact.urn, col(Officer.active).is_(True))
+        .where(OfficerUrn.urn == urn, col(Officer.active).is_(True))
     ).first()
+
+
+def officer_of_address(session: Session, urn: str) -> Officer | None:
+    """The officer (active or not) who works on this address, if any."""
+    return session.exec(
+        select(Officer).join(OfficerUrn, col(OfficerUrn.officer_id) == col(Officer.id)).where(OfficerUrn.urn == urn)
+    ).first()
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands datetimes back without their zone; they are stored in UTC
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+def set_officer_pin(session: Session, officer_id: int, pin_hash: str | None) -> None:
+    """Set (or, with None, remove) an officer's PIN hash; wrong PINs counted so far and any lock are cleared."""
+    session.execute(
+        update(Officer)
+        .where(col(Officer.id) == officer_id)
+        .values(pin_hash=pin_hash, pin_failures=0, pin_locked_until=None)
+    )
+
+
+def pin_locked(officer: Officer, now: datetime) -> bool:
+    return officer.pin_locked_until is not None and _aware(officer.pin_locked_until) > now
+
+
+def record_pin_failure(session: Session, officer_id: int, now: datetime, *, limit: int, lock: timedelta) -> int:
+    """Count a wrong PIN; returns how many more are allowed. At ``limit`` in a row (0 left) the officer
+    is locked out for ``lock`` and the count starts again.
+
+    The count is one atomic UPDATE, so wrong PINs arriving together on two app instances are all counted.
+    """
+    failures = session.execute(
+        update(Officer)
+        .where(col(Officer.id) == officer_id)
+        .values(pin_failures=col(Officer.pin_failures) + 1)
+        .returning(col(Officer.pin_failures))
+    ).scalar_one()
+    if failures < limit:
+        return limit - failures
+    session.execute(
+        update(Officer).where(col(Officer.id) == officer_id).values(pin_failures=0, pin_locked_until=now + lock)
+    )
+    return 0
+
+
+def clear_pin_failures(session: Session, officer_id: int) -> None:
+    session.execute(
+        update(Officer).where(col(Officer.id) == officer_id, col(Officer.pin_failures) > 0).values(pin_failures=0)
+    )
+
+
+def officer_of_urn(session: Session, urn_id: int) -> Officer | None:
+    """The active officer who works on this address (by its contact row), if any."""
+    contact = session.get(ContactUrn, urn_id)
+    return None if contact is None else _active_officer_on(session, contact.urn)
 
 
 def officer_contacts(session: Session, agency_id: int, roles: Sequence[OfficerRole] | None = None) -> list[ContactUrn]:
@@ -624,13 +754,16 @@ def authenticate_token(session: Session, token: str) -> Officer | None:
     return officer
 
 
-def revoke_tokens(session: Session, officer_id: int) -> int:
-    result = session.execute(
-        update(ApiToken)
-        .where(col(ApiToken.officer_id) == officer_id, col(ApiToken.revoked_at).is_(None))
-        .values(revoked_at=utcnow())
-    )
-    return result.rowcount
+def revoke_tokens(session: Session, officer_id: int, prefix: str | None = None) -> int:
+    """Revoke an officer's tokens (those whose prefix starts with ``prefix``, or all); returns how many."""
+    query = update(ApiToken).where(col(ApiToken.officer_id) == officer_id, col(ApiToken.revoked_at).is_(None))
+    if prefix is not None:
+        query = query.where(col(ApiToken.prefix).startswith(prefix, autoescape=True))
+    return session.execute(query.values(revoked_at=utcnow())).rowcount
+
+
+def tokens_of_officer(session: Session, officer_id: int) -> list[ApiToken]:
+    return list(session.exec(select(ApiToken).where(ApiToken.officer_id == officer_id).order_by(col(ApiToken.id))).all())
 
 
 # ---------------------------------------------------------------- complaints
@@ -749,6 +882,23 @@ def _link_attachments(session: Session, complaint: Complaint) -> None:
 
 def get_complaint(session: Session, ticket: str) -> Complaint | None:
     return session.exec(select(Complaint).where(Complaint.ticket == ticket)).first()
+
+
+def lock_complaint(session: Session, complaint: Complaint) -> Complaint:
+    """The complaint as it is now, its row locked until the transaction ends (``SELECT ... FOR UPDATE``).
+
+    Every change to a complaint checks what it may do after this, so of two changes at the same
+    moment (an API call and a chat command, a citizen's answer and the clock) the second waits for
+    the first and sees its result. ``complaint`` itself is refreshed (it is the session's object).
+    On SQLite, where FOR UPDATE does not exist, every write transaction begins IMMEDIATE
+    (storage/db.py): the second writer cannot even read before the first is done.
+    """
+    return session.exec(
+        select(Complaint)
+        .where(col(Complaint.id) == complaint.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def get_complaint_of_urn(session: Session, ticket: str, urn: str) -> Complaint | None:
@@ -986,12 +1136,18 @@ def breaches_of(session: Session, complaint_id: int) -> list[DeadlineAlert]:
 
 
 def complaints_awaiting_confirmation(session: Session, resolved_before: datetime) -> list[Complaint]:
-    """``selesai`` complaints whose citizen has not answered since ``resolved_before`` (to close them)."""
+    """``selesai`` complaints whose citizen has not answered since ``resolved_before``, locked (to close them).
+
+    Locked like ``lock_complaint``: a citizen's answer or an officer's change in the same moment
+    waits, and on PostgreSQL a row changed meanwhile is checked again (one reopened is not closed).
+    """
     return list(
         session.exec(
-            select(Complaint).where(
-                Complaint.status == Status.selesai.value, col(Complaint.resolved_at) <= resolved_before
-            )
+            select(Complaint)
+            .where(Complaint.status == Status.selesai.value, col(Complaint.resolved_at) <= resolved_before)
+            .order_by(col(Complaint.id))  # rows locked in one order: two clocks never deadlock
+            .with_for_update()
+            .execution_options(populate_existing=True)
         ).all()
     )
 
@@ -1019,13 +1175,43 @@ def pending_dialogue_pushes(session: Session, urn_id: int) -> list[DialoguePush]
 
 
 def urns_with_due_pushes(session: Session, now: datetime, limit: int = 100) -> list[int]:
+    """Conversations whose next thing to do is telling a push that is due, oldest first.
+
+    Only a conversation's first pending push counts, and only when no pending inbound message is
+    older than it: that message goes first, and its retry time decides (urns_with_due_inbound).
+    """
+    earlier, message = aliased(DialoguePush), aliased(Message)
+    older_push = (
+        select(earlier.id)
+        .where(earlier.urn_id == DialoguePush.urn_id, earlier.state == "pending", col(earlier.id) < col(DialoguePush.id))
+        .exists()
+    )
+    older_message = (
+        select(message.id)
+        .where(
+            message.urn_id == DialoguePush.urn_id,
+            message.direction == Direction.inbound.value,
+            message.status == MessageStatus.pending.value,
+            col(message.created_at) < col(DialoguePush.created_at),
+        )
+        .exists()
+    )
     rows = session.exec(
         select(DialoguePush.urn_id)
-        .where(DialoguePush.state == "pending", col(DialoguePush.available_at) <= now)
-        .group_by(DialoguePush.urn_id)
+        .where(DialoguePush.state == "pending", col(DialoguePush.available_at) <= now, ~older_push, ~older_message)
+        .order_by(col(DialoguePush.id))
         .limit(limit)
     ).all()
     return list(rows)
+
+
+def next_pending_push(session: Session, urn_id: int) -> DialoguePush | None:
+    """The oldest push this conversation's dialogue has not been told of (later ones wait behind it)."""
+    return session.exec(
+        select(DialoguePush)
+        .where(DialoguePush.urn_id == urn_id, DialoguePush.state == "pending")
+        .order_by(col(DialoguePush.id))
+    ).first()
 
 
 def mark_push_told(session: Session, push_id: int) -> None:
@@ -1035,7 +1221,7 @@ def mark_push_told(session: Session, push_id: int) -> None:
 def mark_push_retry(session: Session, push_id: int, error: str, delay: timedelta) -> None:
     push = session.get(DialoguePush, push_id)
     push.attempts += 1
-    push.last_error = error[:500]
+    push.last_error = error_text(error)
     push.available_at = utcnow() + delay
     session.add(push)
     session.flush()
@@ -1043,5 +1229,5 @@ def mark_push_retry(session: Session, push_id: int, error: str, delay: timedelta
 
 def mark_push_failed(session: Session, push_id: int, error: str) -> None:
     session.execute(
-        update(DialoguePush).where(col(DialoguePush.id) == push_id).values(state="failed", last_error=error[:500])
+        update(DialoguePush).where(col(DialoguePush.id) == push_id).values(state="failed", last_error=error_text(error))
     )

@@ -17,6 +17,7 @@ from datetime import date, datetime, timezone
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from bot import pins
 from storage import repository
 from storage.models import (
     Category,
@@ -128,7 +129,7 @@ def file(session: Session, urn: str = CITIZEN_URN, today: date = FILED_ON, **ove
 
 def inbound(session: Session, urn: str, text: str, reply_to_id: int | None = None) -> Message:
     """A message from an address (an officer's), as the gateway stores it, optionally replying to a bot message."""
-    message, _ = repository.record_inbound(
+    message, _ = pins.record_inbound(
         session, urn=urn, channel=urn.split(":")[0].removeprefix("sim-"), provider="simulator", text=text
     )
     if reply_to_id is not None:

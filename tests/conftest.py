@@ -12,6 +12,13 @@ from sqlalchemy import Engine, create_engine, text
 from storage.db import make_engine
 from storage.migrate import upgrade
 
+# Every app a test makes needs the action endpoint's secret (bot/app.py refuses to start without
+# one); subprocesses (uvicorn --factory) inherit it. A test of the refusal unsets it.
+os.environ.setdefault("ACTIONS_TOKEN", "tests-" + uuid.uuid4().hex)
+# Apps made in tests read on their own threads: a reading pool costs each app start ~12 s. The
+# pool has its own tests (tests/test_reading_pool.py), and the e2e stack runs with it.
+os.environ.setdefault("READING_WORKERS", "0")
+
 # The PostgreSQL server of the machine (CI has one too). Each test run makes its own databases.
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

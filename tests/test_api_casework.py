@@ -13,8 +13,10 @@ from fastapi.testclient import TestClient
 
 from bot.app import create_app
 from bot.config import Settings
+from bot import pins
 from storage import repository
 from storage.db import session_scope
+from storage.models import Officer
 from storage.tickets import format_ticket
 from storage.workdays import add_working_days
 from tests.casework_support import (
@@ -23,6 +25,8 @@ from tests.casework_support import (
     DLH_NAME,
     DLH_OFFICER_URN,
     PUPR_NAME,
+    PUPR_OFFICER_URN,
+    PUPR_OFFICER_URN_2,
     build_world,
     events,
     file,
@@ -262,3 +266,77 @@ def test_agencies_and_rules_are_read_by_officers_and_changed_by_admins_only(clie
     complaint = filed(store, category="kesehatan", description="Puskesmas tutup saat jam layanan")
     with session_scope(store) as session:
         assert repository.get_agency_by_code(session, "DINKES-3404").id == complaint.agency_id
+
+
+# ---------------------------------------------------------------- officers: revocation (admins only)
+
+
+def test_only_admins_manage_officers(client, store, world):
+    target = world.pupr_officer_id
+    for officer_id in (world.pupr_officer_id, world.pupr_supervisor_id):
+        headers = token_of(store, officer_id)
+        assert client.get("/api/v1/officers", headers=headers).status_code == 403
+        assert client.post(f"/api/v1/officers/{target}/deactivate", headers=headers).status_code == 403
+        assert client.post(f"/api/v1/officers/{target}/tokens/revoke", json={}, headers=headers).status_code == 403
+    assert client.get("/api/v1/officers").status_code == 401
+    with session_scope(store) as session:
+        assert session.get(Officer, target).active
+
+
+def test_admins_list_officers_with_redacted_addresses_and_no_secrets(client, store, world):
+    headers = token_of(store, world.national_admin_id)
+    with session_scope(store) as session:
+        repository.set_officer_pin(session, world.pupr_officer_id, pins.hash_pin("640172"))
+    listed = {o["id"]: o for o in client.get("/api/v1/officers", headers=headers).json()}
+    officer = listed[world.pupr_officer_id]
+    assert (officer["agency"], officer["role"], officer["active"], officer["pin_set"]) == ("PUPR-3404", "officer", True, True)
+    assert len(officer["addresses"]) == 2
+    assert listed[world.pupr_inactive_id]["active"] is False
+    body = str(listed)
+    assert "6281300000001" not in body and "pin_hash" not in body and "scrypt" not in body
+    [token] = listed[world.national_admin_id]["tokens"]
+    assert token["prefix"] == headers["Authorization"].split()[1][:10]
+
+
+def test_an_admin_deactivates_an_officer_and_their_token_stops_working(client, store, world):
+    admin = token_of(store, world.national_admin_id)
+    officer = token_of(store, world.pupr_officer_id)
+    assert client.get("/api/v1/complaints", headers=officer).status_code == 200
+    response = client.post(f"/api/v1/officers/{world.pupr_officer_id}/deactivate", headers=admin)
+    assert response.status_code == 200 and response.json()["active"] is False
+    assert client.get("/api/v1/complaints", headers=officer).status_code == 401
+    with session_scope(store) as session:
+        contact = repository.get_or_create_urn(session, PUPR_OFFICER_URN)
+        assert repository.officer_of_urn(session, contact.id) is None
+    assert client.post(f"/api/v1/officers/{world.pupr_officer_id}/reactivate", headers=admin).json()["active"] is True
+    assert client.get("/api/v1/complaints", headers=officer).status_code == 401  # its token was revoked
+    assert client.post(f"/api/v1/officers/{world.national_admin_id}/deactivate", headers=admin).status_code == 409
+    assert client.post("/api/v1/officers/999/deactivate", headers=admin).status_code == 404
+    assert client.post(f"/api/v1/officers/{2**63}/deactivate", headers=admin).status_code == 422
+
+
+def test_an_admin_removes_an_officers_address(client, store, world):
+    admin = token_of(store, world.national_admin_id)
+    listed = {o["id"]: o for o in client.get("/api/v1/officers", headers=admin).json()}
+    second = next(a for a in listed[world.pupr_officer_id]["addresses"] if a["address"].startswith("sim-whatsapp"))
+    response = client.delete(f"/api/v1/officers/{world.pupr_officer_id}/addresses/{second['id']}", headers=admin)
+    assert response.status_code == 200
+    assert [a["id"] for a in response.json()["addresses"]] != [] and second not in response.json()["addresses"]
+    with session_scope(store) as session:
+        assert not repository.officer_urn_taken(session, PUPR_OFFICER_URN_2)
+        assert repository.officer_urn_taken(session, PUPR_OFFICER_URN)
+    again = client.delete(f"/api/v1/officers/{world.pupr_officer_id}/addresses/{second['id']}", headers=admin)
+    assert again.status_code == 404
+
+
+def test_an_admin_revokes_one_token_by_its_prefix_or_all(client, store, world):
+    admin = token_of(store, world.national_admin_id)
+    first, second = token_of(store, world.pupr_officer_id), token_of(store, world.pupr_officer_id)
+    prefix = first["Authorization"].split()[1][:10]
+    revoke = f"/api/v1/officers/{world.pupr_officer_id}/tokens/revoke"
+    assert client.post(revoke, json={"prefix": prefix}, headers=admin).json() == {"revoked": 1}
+    assert client.get("/api/v1/complaints", headers=first).status_code == 401
+    assert client.get("/api/v1/complaints", headers=second).status_code == 200
+    assert client.post(revoke, json={"prefix": prefix}, headers=admin).status_code == 404
+    assert client.post(revoke, json={}, headers=admin).json() == {"revoked": 1}
+    assert client.get("/api/v1/complaints", headers=second).status_code == 401

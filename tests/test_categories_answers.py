@@ -224,3 +224,13 @@ def test_number_choice_invalid_is_none(text, count):
 
 def test_number_choice_none_input():
     assert number_choice(None, 3) is None  # type: ignore[arg-type]
+
+
+# --- long complaints -----------------------------------------------------------------------
+
+
+def test_a_long_complaint_is_categorised_from_its_first_thousand_characters():
+    opening = ("jalan berlubang besar di depan pasar, aspal rusak parah dan membahayakan pengendara. " * 12)[:1000]
+    text = opening + "sampah menumpuk di tps dan bau busuk, limbah dibuang ke sungai. " * 250  # ~17,000 characters
+    assert confident_guess(text) is confident_guess(opening) is Category.infrastruktur
+    assert ranked(text) == ranked(opening)

@@ -31,3 +31,37 @@ def test_phone_numbers_and_nik_are_masked_in_every_logger():
     assert "3201011508950001" not in output
     assert "GET /simulator/messages" in output
     assert "s3cr3t-Value" not in output and "/webhook?token=***" in output
+
+
+def test_engine_output_goes_through_the_redaction_filter_with_rasa_s_levels():
+    # `aduan run` relays every line the engine prints as a log record of the "rasa" logger
+    # (bot.engine_process.relay_output); a bare write to stdout would bypass the filters.
+    from bot.engine_process import relay_output
+
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        configure_logging("INFO")
+        stream = io.StringIO()
+        root.handlers[0].setStream(stream)
+        relay_output(
+            [
+                "2026-12-01 21:00:00 DEBUG    rasa.core.processor  - Received user message from sim-sms:+6281234567890\n",
+                "2026-12-01 21:00:01 ERROR    rasa.core.processor  - Action failed for 081234567890\n",
+                "Traceback (most recent call last):\n",
+                "\n",
+                '  GET /status?token=s3cr3t-Value "sender": "+6281234567891"\n',
+            ],
+            logging.getLogger("rasa"),
+        )
+        output = stream.getvalue()
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    assert "6281234567890" not in output and "081234567890" not in output and "6281234567891" not in output
+    assert "s3cr3t-Value" not in output
+    assert "Received user message" not in output  # Rasa's DEBUG stays below LOG_LEVEL=INFO
+    lines = output.splitlines()
+    assert len(lines) == 3
+    assert "ERROR   rasa: rasa.core.processor  - Action failed for " in lines[0]
+    assert "ERROR   rasa: Traceback" in lines[1]  # a continuation keeps the level of its line

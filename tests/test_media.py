@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from urllib.parse import quote
 
 import pytest
-from sqlmodel import select
+from sqlmodel import select, update
 
 from bot import casework
 from channels.base import MediaItem
 from channels.media import MediaLinks
 from storage import repository
 from storage.db import make_engine, session_scope
-from storage.models import Category, Message, OfficerRole
+from storage.models import Attachment, Category, Message, OfficerRole
 from tests.channels_support import PUBLIC_BASE_URL, app_client, channel_settings
 
 SECRET = "media-link-secret"
@@ -113,3 +114,73 @@ def test_a_shared_pin_gets_a_map_link_and_no_file_link(client, sqlite_url):
     assert "titik lokasi -7.73190,110.35370" in notification
     assert "openstreetmap.org/?mlat=-7.73190&mlon=110.35370" in notification
     assert "/media/" not in notification
+
+
+# ---------------------------------------------------------------- what a claimed content type may do
+
+# (claimed by the sender, served as, disposition, file name)
+SERVED_AS = [
+    ("image/jpeg", "image/jpeg", "inline", "jpg"),
+    ("image/png", "image/png", "inline", "png"),
+    ("image/gif", "image/gif", "inline", "gif"),
+    ("image/webp", "image/webp", "inline", "webp"),
+    ("IMAGE/JPEG; name=x.jpg", "image/jpeg", "inline", "jpg"),
+    ("audio/ogg", "audio/ogg", "inline", "ogg"),
+    ("audio/mpeg", "audio/mpeg", "inline", "mp3"),
+    ("audio/mp4", "audio/mp4", "inline", "m4a"),
+    ("audio/amr", "audio/amr", "inline", "amr"),
+    ("audio/aac", "audio/aac", "inline", "aac"),
+    ("video/mp4", "video/mp4", "inline", "mp4"),
+    ("video/3gpp", "video/3gpp", "inline", "3gp"),
+    ("application/pdf", "application/pdf", "inline", "pdf"),
+    ("text/html", "application/octet-stream", "attachment", "bin"),
+    ("text/html; charset=utf-8", "application/octet-stream", "attachment", "bin"),
+    ("image/svg+xml", "application/octet-stream", "attachment", "bin"),
+    ("application/xhtml+xml", "application/octet-stream", "attachment", "bin"),
+    ("text/javascript", "application/octet-stream", "attachment", "bin"),
+    ("application/x-shockwave-flash", "application/octet-stream", "attachment", "bin"),
+    ("text/plain", "application/octet-stream", "attachment", "txt"),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/octet-stream",
+     "attachment", "docx"),
+    ('text/html"; filename="evil.html', "application/octet-stream", "attachment", "bin"),
+    (None, "application/octet-stream", "attachment", "bin"),
+    ("", "application/octet-stream", "attachment", "bin"),
+]
+
+
+def test_only_allow_listed_types_open_in_the_browser_and_everything_else_is_a_sandboxed_download(
+    client, sqlite_url, fakes
+):
+    _, _, telegram = fakes
+    telegram.files["BQACAgUAAxkBAAI"] = b"<html><script>alert(document.domain)</script></html>"
+    notification = file_with_media(
+        sqlite_url, "telegram:777000113", "telegram", MediaItem(kind="document", url="BQACAgUAAxkBAAI")
+    )
+    engine = make_engine(sqlite_url)
+    wrong = {}
+    for claimed, served, disposition, extension in SERVED_AS:
+        with session_scope(engine) as session:  # what the sender claimed, as stored
+            session.execute(update(Attachment).values(content_type=claimed))
+        headers = client.get(media_path(notification)).headers
+        policy = [part.strip() for part in headers.get("content-security-policy", "").split(";")]
+        disposition_kind, _, filename = headers.get("content-disposition", "").partition("; ")
+        named = re.fullmatch(r'filename="lampiran-\d+\.(\w+)"', filename)
+        got = (
+            headers["content-type"], disposition_kind, named and named.group(1),
+            headers.get("x-content-type-options"), "sandbox" in policy and "default-src 'none'" in policy,
+        )
+        if got != (served, disposition, extension, "nosniff", True):
+            wrong[claimed] = got
+    engine.dispose()
+    assert wrong == {}
+
+
+@pytest.mark.parametrize("signature", ["é" * 32, "\u0663" * 32, "%00", "ä"])
+def test_a_signature_with_non_ascii_characters_is_refused_not_an_error(client, sqlite_url, signature):
+    notification = file_with_media(
+        sqlite_url, "telegram:777000114", "telegram", MediaItem(kind="image", url="AgACAgUAAxkBAAJ", content_type="image/jpeg")
+    )
+    path = re.sub(r"sig=\w+", "sig=" + quote(signature), media_path(notification))
+    assert client.get(path).status_code == 403
+    links = MediaLinks(PUBLIC_BASE_URL, SECRET)
+    assert not links.valid(1, 2**40, signature)

@@ -137,3 +137,91 @@ def test_resolution_ambiguous_needs_more_than_one_option():
     assert not Resolution(options=[only]).ambiguous
     assert Resolution(options=[only, only]).ambiguous
     assert not Resolution(place=only, options=[only, only]).ambiguous
+
+
+# --- long texts: the index and the window ---------------------------------------------------
+
+STORY = "Warga sudah berkali-kali melapor ke RT tetapi belum ada tindakan, setiap malam gelap dan berbahaya. "
+
+
+def test_a_long_story_resolves_to_the_place_named_at_its_start():
+    text = ("lampu jalan mati di kec. mlati sleman sudah 2 minggu. " + STORY * 60)[:4000]
+    place = resolve(text).place
+    assert place is not None and place.district_code == "34.04.06"
+
+
+def test_parse_alamat_reads_only_the_words_that_name_places():
+    from bot.regions import _normalise, place_window
+
+    window = place_window(_normalise("lampu jalan mati di kec. mlati sleman sudah 2 minggu, warga takut lewat malam hari"))
+    assert window == "kecamatan mlati sleman"
+
+
+def test_a_short_answer_goes_to_parse_alamat_whole():
+    from bot.regions import place_window
+
+    assert place_window("mlati, sleman") == "mlati, sleman"
+
+
+def test_a_kecamatan_inside_a_street_name_is_still_read_with_its_kabupaten():
+    place = resolved("lampu PJU di jln raya cikupa kab tangerang mati smua udh 2 mgg").place
+    assert place is not None and (place.region_code, place.district_code) == ("36.03", "36.03.18")
+
+
+def test_overlapping_names_after_a_level_word_keep_both_places():
+    place = resolved("banyu PDAM ning kec. wates kulon progo ora mili wis 3 dino").place
+    assert place is not None and (place.region_code, place.district_code) == ("34.01", "34.01.02")
+
+
+def test_the_index_finds_kab_kota_and_kecamatan_by_their_exact_names():
+    from bot.regions import place_index
+
+    index = place_index()
+    assert index.exact["depok"][:1] == ("32.76",)  # the kab/kota before the kecamatan, as before
+    assert "34.04.07" in index.exact["depok"]
+    assert "32.76" in index.exact["kota depok"]
+    assert any(code.count(".") == 3 for code in index.names["sinduadi"])  # villages too
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("lampu jalan mati di kec. mlati sleman sudah 2 minggu", "kec. mlati sleman"),
+        ("selokan mampet di Jogja, dekat kantor", "Jogja"),
+        ("Staff at the Denpasar city hall were rude", "Denpasar"),
+        ("jalan rusak parah", None),
+    ],
+)
+def test_the_place_phrase_is_the_words_that_name_the_place_as_written(text, phrase):
+    from bot.regions import place_phrase
+
+    assert place_phrase(text) == phrase
+
+
+def test_the_place_phrase_skips_an_earlier_word_that_names_another_place():
+    from bot.regions import place_phrase
+
+    text = "mau lapor lampu jalan mati di kec. mlati sleman sudah 2 minggu"  # "mau": a kecamatan elsewhere
+    assert place_phrase(text, resolve(text).place) == "kec. mlati sleman"
+
+
+@pytest.mark.parametrize(
+    ("window", "codes"),
+    [
+        ("kecamatan payung sekaki kabupaten solok", ("13.02", "13.02.05")),
+        ("pasar kemis kabupaten tangerang", ("36.03", "36.03.12")),
+        ("tegalrejo kota yogyakarta", ("34.71", "34.71.01")),
+    ],
+)
+def test_a_kecamatan_then_its_kab_kota_is_read_from_the_index_alone(window, codes):
+    from bot.regions import _kecamatan_and_region
+
+    place = _kecamatan_and_region(window)
+    assert place is not None and (place.region_code, place.district_code) == codes
+
+
+@pytest.mark.parametrize("window", ["depok sleman", "kota depok", "sleman", "mlati kota yogyakarta", "di mlati sleman"])
+def test_other_shapes_are_left_to_parse_alamat(window):
+    from bot.regions import _kecamatan_and_region
+
+    assert _kecamatan_and_region(window) is None

@@ -127,7 +127,7 @@ def test_health_says_when_rasa_is_unreachable(sqlite_url):
 
 
 def test_the_action_endpoint_requires_its_token(sqlite_url, rasa):
-    settings = Settings(DATABASE_URL=sqlite_url, RASA_URL=rasa.url, ACTIONS_TOKEN="secret")
+    settings = Settings(DATABASE_URL=sqlite_url, RASA_URL=rasa.url, ACTIONS_TOKEN="a-secret-of-sixteen-or-more")
     with TestClient(create_app(settings)) as client:
         call = {"next_action": "action_list_complaints", "tracker": {}, "domain": {}}
         assert client.post("/webhook", json=call).status_code == 403
@@ -147,3 +147,76 @@ def test_bahasa_and_language_switch_without_a_dialogue_turn(client, rasa):
     assert rasa.turns == []
     say(client, "ok")
     assert rasa.turns[0]["metadata"]["language"] == "id"
+
+
+# ---------------------------------------------------------------- on for a local run, off when public
+
+
+@pytest.mark.parametrize(
+    "env, enabled, status",
+    [
+        ({}, True, "on"),
+        ({"PUBLIC_BASE_URL": "https://aduan.example.go.id"}, False, "off (PUBLIC_BASE_URL is set"),
+        ({"PUBLIC_BASE_URL": "https://aduan.example.go.id", "SIMULATOR_ENABLED": ""}, False, "off (PUBLIC_BASE_URL"),
+        ({"PUBLIC_BASE_URL": "https://aduan.example.go.id", "SIMULATOR_ENABLED": "true"}, True, "on (SIMULATOR_ENABLED=true on a public"),
+        ({"SIMULATOR_ENABLED": "false"}, False, "off (SIMULATOR_ENABLED=false)"),
+        ({"SIMULATOR_ENABLED": "true"}, True, "on"),
+    ],
+)
+def test_the_simulator_is_on_for_a_local_run_and_off_on_a_public_deployment_unless_asked_for(env, enabled, status):
+    settings = Settings(_env_file=None, **env)
+    assert settings.simulator_enabled is enabled
+    assert settings.channel_status()["simulator"].startswith(status)
+
+
+def public_settings(sqlite_url, rasa, **overrides) -> Settings:
+    return Settings(
+        _env_file=None, DATABASE_URL=sqlite_url, RASA_URL=rasa.url, RASA_TOKEN="t",
+        PUBLIC_BASE_URL="https://aduan.example.go.id", **overrides,
+    )
+
+
+def test_a_public_deployment_has_no_simulator_routes(sqlite_url, rasa):
+    with TestClient(create_app(public_settings(sqlite_url, rasa))) as client:
+        response = client.post("/simulator/messages", json={"channel": "sms", "sender": "081234567890", "text": "halo"})
+        assert response.status_code == 404
+        assert client.get("/simulator/messages", params={"channel": "sms", "sender": "081234567890"}).status_code == 404
+        assert client.get("/health").json()["channels"]["simulator"].startswith("off (PUBLIC_BASE_URL is set")
+    assert rasa.turns == []
+
+
+def test_an_explicit_simulator_on_a_public_deployment_works_and_is_warned_about_at_start_up(sqlite_url, rasa, caplog):
+    with caplog.at_level("WARNING"):
+        with TestClient(create_app(public_settings(sqlite_url, rasa, SIMULATOR_ENABLED="true"))) as client:
+            assert say(client, "halo") == ["balasan: halo"]
+    warnings = [r for r in caplog.records if r.levelname == "WARNING" and "SIMULATOR_ENABLED=true" in r.getMessage()]
+    assert len(warnings) == 1 and "PUBLIC_BASE_URL" in warnings[0].getMessage()
+
+
+def test_a_push_to_a_simulated_address_while_the_simulator_is_off_is_marked_failed_for_admins_to_see(sqlite_url, rasa):
+    from storage import repository
+    from storage.models import OfficerRole
+
+    engine = make_engine(sqlite_url)
+    with session_scope(engine) as session:
+        contact = repository.get_or_create_urn(session, "sim-sms:+6281234567890")
+        [push] = repository.queue_outbound(
+            session, urn_id=contact.id, channel="sms", provider="simulator", texts=["Status laporan: DIPROSES"]
+        )
+        push_id = push.id
+        admin = repository.create_officer(
+            session, name="Admin", agency_id=repository.national_queue(session).id, role=OfficerRole.admin
+        )
+        token = repository.issue_token(session, admin.id)
+    with TestClient(create_app(public_settings(sqlite_url, rasa))) as client:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with session_scope(engine) as session:
+                if session.get(Message, push_id).status == "failed":
+                    break
+            time.sleep(0.05)
+        failed = client.get("/api/v1/deliveries/failed", headers={"Authorization": f"Bearer {token}"}).json()
+    engine.dispose()
+    [row] = failed
+    assert row["message_id"] == push_id and row["attempts"] == 1
+    assert "no channel configured for sim-sms (the simulator is off)" in row["error"]

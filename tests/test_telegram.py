@@ -199,3 +199,74 @@ def test_set_webhook_registers_the_url_and_secret(fakes):
     assert asyncio.run(adapter.set_webhook("https://aduan.example.go.id"))
     assert telegram.webhook["url"] == "https://aduan.example.go.id/webhooks/telegram"
     assert telegram.webhook["secret_token"] == TELEGRAM_SECRET
+
+
+MALFORMED = json.loads((Path(__file__).parent / "data" / "malformed_webhooks.json").read_text())["telegram_webhook"]
+
+
+def test_malformed_updates_get_a_clear_4xx_and_store_nothing_on_sqlite_and_postgresql(database_url, fakes):
+    """The table in tests/data/malformed_webhooks.json: not JSON, not an object, fields of the wrong type."""
+    from fastapi.testclient import TestClient
+
+    from bot.app import create_app
+    from storage.db import make_engine
+
+    with TestClient(create_app(channel_settings(database_url, *fakes)), raise_server_exceptions=False) as client:
+        answers = {
+            case["name"]: client.post(
+                "/webhooks/telegram", content=case["body"].encode(),
+                headers={SECRET_HEADER: TELEGRAM_SECRET, "Content-Type": "application/json"},
+            )
+            for case in MALFORMED
+        }
+    wrong = {name: (r.status_code, r.text) for name, r in answers.items()
+             if r.status_code != next(c["status"] for c in MALFORMED if c["name"] == name)}
+    assert wrong == {}
+    assert all(r.json()["detail"] for r in answers.values())
+    engine = make_engine(database_url)
+    assert count(engine, Message) == 0
+    engine.dispose()
+
+
+@pytest.mark.parametrize("secret", ["é" * 8, "тайна", TELEGRAM_SECRET + "ü"])
+def test_a_secret_header_with_non_ascii_characters_is_refused_not_an_error(client, store, secret):
+    response = client.post(
+        "/webhooks/telegram", json=text_update(30, "halo"), headers={SECRET_HEADER: secret.encode("utf-8")}
+    )
+    assert response.status_code == 403
+    assert count(store, Message) == 0
+
+
+def test_polling_survives_an_update_that_could_not_be_handled(fakes, monkeypatch):
+    """A failure while handling one update (the store down, say) must not end polling for good."""
+    import asyncio
+
+    from channels import telegram as telegram_module
+    from channels.telegram import TelegramAdapter
+
+    _, _, telegram = fakes
+    monkeypatch.setattr(telegram_module, "POLL_RETRY_SECONDS", 0.01)
+    telegram.pending_updates.append(text_update(40, "gagal disimpan"))
+    handled: list[int] = []
+
+    async def run() -> None:
+        done = asyncio.Event()
+
+        async def handle(data: dict) -> None:
+            if data["update_id"] == 40:
+                telegram.pending_updates.append(text_update(41, "berikutnya"))
+                raise RuntimeError("the store is down")
+            handled.append(data["update_id"])
+            done.set()
+
+        adapter = TelegramAdapter(token=telegram.token, api_url=telegram.url)
+        polling = asyncio.create_task(adapter.poll_forever(handle))
+        try:
+            await asyncio.wait_for(done.wait(), timeout=20)
+        finally:
+            polling.cancel()
+            await asyncio.gather(polling, return_exceptions=True)
+            await adapter.aclose()
+
+    asyncio.run(run())
+    assert handled == [41]

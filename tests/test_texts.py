@@ -118,7 +118,7 @@ def test_summary_english_contents():
     )
     assert "Place: " + TYPICAL_PLACES[0] in text
     assert "Category: Piped water" in text
-    assert "with your number" in text and "YES" in text and "CANCEL" in text
+    assert "with your number" in text and "YES" in text and "BATAL" in text and "CANCEL" not in text
 
 
 def test_summary_shortens_a_long_description():

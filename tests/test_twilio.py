@@ -283,3 +283,45 @@ def test_failed_deliveries_are_listed_for_admins_only(client, fakes, store):
     assert row["provider"] == "twilio" and "21211" in row["error"]
     assert "1234567890" not in row["address"]
     assert client.get("/api/v1/deliveries/failed", headers={"Authorization": f"Bearer {officer_token}"}).status_code == 403
+
+
+MALFORMED_STATUS = json.loads((Path(__file__).parent / "data" / "malformed_webhooks.json").read_text())[
+    "twilio_status_callback"
+]
+
+
+def test_malformed_status_callbacks_get_a_clear_4xx_on_sqlite_and_postgresql(database_url, fakes):
+    """The table in tests/data/malformed_webhooks.json: signed, but missing or malformed fields."""
+    from fastapi.testclient import TestClient
+
+    from bot.app import create_app
+
+    _, twilio, _ = fakes
+    with TestClient(create_app(channel_settings(database_url, *fakes)), raise_server_exceptions=False) as client:
+        answers = {
+            case["name"]: post_twilio(client, twilio.auth_token, case["form"], "/webhooks/twilio/status")
+            for case in MALFORMED_STATUS
+        }
+    wrong = {name: (r.status_code, r.text) for name, r in answers.items()
+             if r.status_code != next(c["status"] for c in MALFORMED_STATUS if c["name"] == name)}
+    assert wrong == {}
+
+
+def test_a_message_sid_longer_than_twilios_is_refused(client, fakes, store):
+    _, twilio, _ = fakes
+    assert post_twilio(client, twilio.auth_token, sms("halo", "SM" + "a" * 200)).status_code == 400
+    assert count(store, Message) == 0
+
+
+@pytest.mark.parametrize("signature", ["é" * 28, "подпись", "bm90IHRoZSBzaWduYXR1cmU=ü"])
+def test_a_signature_with_non_ascii_characters_is_refused_not_an_error(client, fakes, store, signature):
+    from urllib.parse import urlencode
+
+    _, twilio, _ = fakes
+    params = sms("halo", "SM0030")
+    response = client.post(
+        "/webhooks/twilio", content=urlencode(params),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature.encode("utf-8")},
+    )
+    assert response.status_code == 403
+    assert count(store, Message) == 0

@@ -1,4 +1,9 @@
-"""Filing a complaint: the complaint form's validation, its questions, and the filing itself."""
+"""Filing a complaint: the complaint form's validation, its questions, and the filing itself.
+
+Two rules here protect citizens: an answer to the privacy question that asks for secrecy in
+words is read as secrecy, never as "no" (and when unsure the question is asked again); a filing
+that fails is told to the citizen, logged and counted, and the form is kept so that YA retries.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot import answers, casework, categories, services, texts
-from bot.regions import Place, resolve
+from bot import answers, casework, categories, metrics, reading_pool, services, texts
+from bot.regions import Place, place_phrase, resolve
+from bot.texting import normalize
 from channels.urns import InvalidAddress, channel_of
 from storage import repository
 from storage.models import Category
@@ -59,6 +65,68 @@ _FIELD_WORDS = re.compile(
 )
 
 
+# --- the privacy answer -------------------------------------------------------------------------
+# Read on the normalised text (bot/texting.py: "ga"/"gak" -> "tidak", "sy" -> "saya").
+_SECRET = r"(di)?rahasia\w*|anonim\w*|anonymous\w*|(di)?sembunyi\w*|(di)?samar\w*|privasi|private\w*|privat|secret\w*|confidential\w*|hide|hidden|incognito"
+_DONT = r"jangan|jgn|tidak usah|tidak perlu|tidak boleh|dont|don't|do not|never|no need to|please don't|pls dont"
+_REVEAL = (
+    r"(di)?kasih\s*(tahu|tau)|kasi\s*(tahu|tau)|kasitau|kasihtau|(di)?beri\s*tahu|(di)?beritahu|(di)?kasih|(di)?beri"
+    r"|(di)?sebut\w*|(di)?tampil\w*|(di)?tunjuk\w*|(di)?tulis\w*|(di)?cantum\w*|(di)?buka|(di)?bocor\w*"
+    r"|(di)?sebar\w*|(di)?share|(di)?kirim|(di)?umum\w*|(di)?publikasi\w*|(di)?publish\w*|(di)?tahu|ketahuan"
+    r"|share|show|tell|give|reveal|display|mention|disclose|publish|use|include|pass on|send"
+)
+_IDENTITY = r"nomor|nomer|no hp|hp|wa|nama|identitas|data( diri)?|number|name|identity|details|contact"
+_PUBLISH = r"(di)?publikasi\w*|(di)?publish\w*|(di)?umumkan|diumumkan|public\w*|(di)?posting|(di)?tayang\w*"
+_ASKS_SECRECY = re.compile(
+    rf"\b({_SECRET})\b"
+    rf"|\b(tanpa|without|no|bukan)\s+(my\s+|saya\s+)?({_IDENTITY})\b"
+    rf"|\b({_DONT})\s+(\S+\s+){{0,3}}?({_REVEAL})\b"
+    rf"|\b({_IDENTITY})\s+(saya\s+|my\s+)?({_DONT})\b"
+)
+# "tidak usah dirahasiakan", "no need to be anonymous", "not anonymous": the citizen waives secrecy.
+_WAIVES_SECRECY = re.compile(
+    rf"\b(tidak|no|not|bukan)\s+(usah|perlu|need( to)?|have to|harus|pakai|pake|be)?\s*(di)?(be\s+)?({_SECRET})\b"
+)
+_NOT_PUBLISHED = re.compile(rf"\b({_DONT}|tidak)\s+(\S+\s+){{0,2}}?({_PUBLISH})\b")
+_UNSURE = re.compile(r"\b(jangan|jgn|dont|don't|do not)\b")
+
+
+def secrecy_request(text: str) -> tuple[bool, bool] | None:
+    """(anonymous, confidential) when the words ask for secrecy or waive it; None when they do neither.
+
+    "jangan kasih tahu nomor saya", "rahasiakan", "tanpa nama", "don't share my number" ask for it;
+    "jangan dipublikasikan" also keeps the complaint unpublished; "tidak usah dirahasiakan" waives it.
+    A text that does both is not read here (None), so that the question is asked again.
+    """
+    words = normalize(text or "").lower()
+    waives = bool(_WAIVES_SECRECY.search(words))
+    asks = bool(_ASKS_SECRECY.search(_WAIVES_SECRECY.sub(" ", words)))
+    if asks == waives:
+        return None
+    if waives:
+        return False, False
+    return True, bool(_NOT_PUBLISHED.search(words))
+
+
+def privacy_answer(text: str) -> tuple[bool, bool] | None:
+    """The answer to "Siapa yang boleh tahu?": (anonymous, confidential), or None to ask again.
+
+    A number chooses; words that ask for secrecy win over any "no" they contain; then a plain
+    yes/no ("ya" to "keep it secret?", as people answer anyway). A "jangan" that is not understood
+    asks again: a guess must never lean towards disclosing the citizen's identity.
+    """
+    choice = answers.number_choice(text, 3)
+    if choice:
+        return choice >= 2, choice == 3
+    secrecy = secrecy_request(text)
+    if secrecy is not None:
+        return secrecy
+    if _UNSURE.search(normalize(text or "").lower()):
+        return None
+    answer = answers.yes_no(text)
+    return None if answer is None else (answer, False)
+
+
 def _field_named(text: str) -> str | None:
     for field, pattern in _FIELD_PATTERNS.items():
         if re.search(rf"\b({pattern})\b", text, re.IGNORECASE):
@@ -98,11 +166,17 @@ def _place_from_option(option: dict[str, Any]) -> Place:
     )
 
 
-def describe_location(text: str) -> dict[str, Any]:
-    """Slots for a place answer: resolved codes, numbered options to ask back, or 'unknown'."""
+def describe_location(text: str, *, answer: bool = True) -> dict[str, Any]:
+    """Slots for a place answer: resolved codes, numbered options to ask back, or 'unknown'.
+
+    ``location`` is the place in words, stored as the complaint's address: the citizen's answer to
+    "where?" as written, or (``answer=False``: the place came inside the problem's text) the words
+    of the text that name it, else the resolved place's name; never the whole complaint.
+    """
     resolution = resolve(text)
     if resolution.place:
-        return {"location": text.strip(), **_place_slots(resolution.place)}
+        words = text.strip() if answer else (place_phrase(text, resolution.place) or resolution.place.name)
+        return {"location": words, **_place_slots(resolution.place)}
     if resolution.ambiguous:
         return {
             "location": None,
@@ -125,10 +199,32 @@ def prefill_from_first_message(text: str) -> dict[str, Any]:
     if _JUST_THE_WISH.match(text) or len(text.strip()) < _MIN_DESCRIPTION_CHARS:
         return {}
     slots: dict[str, Any] = {"description": text.strip(), **category_slots(text)}
-    located = describe_location(text)
+    located = describe_location(text, answer=False)
     if located.get("region_code"):
         slots.update(located)
     return slots
+
+
+def description_slots(text: str, *, category: bool, place: bool) -> dict[str, Any]:
+    """What a description answer adds: the category (unless known) and the place, if the text names one."""
+    slots: dict[str, Any] = {"description": text}
+    if category:
+        slots.update(category_slots(text))
+    if place:
+        located = describe_location(text, answer=False)
+        if located.get("region_code"):
+            slots.update(located)
+    return slots
+
+
+def other_category_options(description: str, current: str | None) -> list[str]:
+    """The guess was wrong: the next likeliest categories instead of the same guess again."""
+    options = [c.value for c in categories.likely_options(description, 4)]
+    return [c for c in options if c != current][:3]
+
+
+# The readers above are pure functions of the text, CPU-heavy on long texts: the actions run them
+# through bot.reading_pool (worker processes, off the app's GIL; in this thread without a pool).
 
 
 class ActionStartComplaint(Action):
@@ -140,7 +236,8 @@ class ActionStartComplaint(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         events: list[EventType] = [SlotSet(slot, None) for slot in FORM_SLOTS]
         text = tracker.latest_message.get("text") or ""
-        events += [SlotSet(slot, value) for slot, value in prefill_from_first_message(text).items()]
+        prefilled = await reading_pool.read(prefill_from_first_message, text)
+        events += [SlotSet(slot, value) for slot, value in prefilled.items()]
         return events
 
 
@@ -159,14 +256,12 @@ class ValidateComplaintForm(FormValidationAction):
         if len(text) < _MIN_DESCRIPTION_CHARS:
             dispatcher.utter_message(response="utter_description_too_short")
             return {"description": None}
-        slots: dict[str, Any] = {"description": text}
-        if not tracker.get_slot("category"):
-            slots.update(category_slots(text))
-        if not tracker.get_slot("region_code"):
-            located = describe_location(text)
-            if located.get("region_code"):
-                slots.update(located)
-        return slots
+        return await reading_pool.read(
+            description_slots,
+            text,
+            category=not tracker.get_slot("category"),
+            place=not tracker.get_slot("region_code"),
+        )
 
     async def validate_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -174,11 +269,13 @@ class ValidateComplaintForm(FormValidationAction):
         if value is None:  # cleared on purpose (a new complaint, or a field to correct)
             return {"location": None}
         text = str(value or "").strip()
+        if text == tracker.get_slot("location") and tracker.get_slot("region_code"):
+            return {"location": text}  # read with the problem's text (prefilled): already resolved
         options = tracker.get_slot("location_options") or []
         choice = answers.number_choice(text, len(options)) if options else None
         if choice:
             return {"location": options[choice - 1]["name"], **_place_slots(_place_from_option(options[choice - 1]))}
-        return describe_location(text)
+        return await reading_pool.read(describe_location, text)
 
     async def validate_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -201,14 +298,11 @@ class ValidateComplaintForm(FormValidationAction):
     ) -> dict[str, Any]:
         if value is None:  # cleared on purpose (a new complaint, or a field to correct)
             return {"anonymous": None}
-        text = str(value).lower()
-        choice = answers.number_choice(text, 3)
-        if choice:
-            return {"anonymous": choice >= 2, "confidential": choice == 3}
-        answer = answers.yes_no(text)  # "ya" to "keep it secret?", as people answer anyway
-        if answer is None and re.search(r"\b(anonim|anonymous|rahasia\w*|secret)\b", text):
-            answer = True
-        return {"anonymous": answer, "confidential": False if answer is not None else None}
+        answer = privacy_answer(str(value))
+        if answer is None:
+            return {"anonymous": None, "confidential": None}  # not clear: the question is asked again
+        anonymous, confidential = answer
+        return {"anonymous": anonymous, "confidential": confidential}
 
     async def validate_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -220,7 +314,7 @@ class ValidateComplaintForm(FormValidationAction):
         if field == "location":
             # "lokasinya salah, di Depok Sleman": take the new place straight from the correction
             place_text = re.sub(r"^\W*(di|in|at)\b", "", _FIELD_WORDS.sub(" ", text).strip(" ,.;:-"), flags=re.I)
-            located = describe_location(place_text.strip(" ,.;:-"))
+            located = await reading_pool.read(describe_location, place_text.strip(" ,.;:-"))
             if located.get("region_code"):
                 return {"confirmed": None, **located}
             return {"confirmed": None, "location": None, **_place_slots(None)}
@@ -228,11 +322,18 @@ class ValidateComplaintForm(FormValidationAction):
             return {"confirmed": None, "description": None}
         if field == "category":
             # the guess was wrong: offer the next likeliest instead of guessing the same again
-            current = tracker.get_slot("category")
-            options = [c.value for c in categories.likely_options(tracker.get_slot("description") or "", 4)]
-            return {"confirmed": None, "category": None, "category_options": [c for c in options if c != current][:3]}
+            options = await reading_pool.read(
+                other_category_options, tracker.get_slot("description") or "", tracker.get_slot("category")
+            )
+            return {"confirmed": None, "category": None, "category_options": options}
         if field == "anonymous":
             return {"confirmed": None, "anonymous": None, "confidential": None}
+        secrecy = secrecy_request(text)
+        if secrecy is not None and secrecy[0]:
+            # "jangan sebut nama saya" at the summary: anonymous at once, and the summary shown again
+            return {"confirmed": None, "anonymous": True, "confidential": secrecy[1] or bool(tracker.get_slot("confidential"))}
+        if field is None and (secrecy is not None or _UNSURE.search(normalize(text).lower())):
+            return {"confirmed": None}  # not a plain yes: never file on a guess
         return {"confirmed": True if answers.yes_no(text) else None}
 
 
@@ -330,10 +431,32 @@ class ActionFileComplaint(Action):
             casework.announce_new_complaint(session, filed)  # the agency's officers hear of it at once
             return filed
 
-        complaint = await services.in_transaction(file_and_announce)
+        try:
+            complaint = await services.in_transaction(file_and_announce)
+        except Exception as error:  # noqa: BLE001 - any failure must reach the citizen, never vanish
+            return self._filing_failed(dispatcher, language, error)
         logger.info("complaint filed: ticket=%s category=%s region=%s", complaint.ticket, complaint.category, complaint.region_code)
         dispatcher.utter_message(text=texts.filed(complaint, language))
         return [SlotSet(slot, None) for slot in FORM_SLOTS]
+
+    @staticmethod
+    def _filing_failed(dispatcher: CollectingDispatcher, language: str, error: Exception) -> list[EventType]:
+        """The store refused the complaint: say so, count it, and keep the form so that YA tries again.
+
+        Without this, Rasa drops the action's events, the turn looks handled and the citizen hears
+        nothing. The log names the error's type only: its message can quote the complaint's text
+        and the citizen's number (SQL parameters).
+        """
+        metrics.increment(metrics.FILING_FAILURES)
+        logger.error("filing a complaint failed (%s); the citizen was asked to send YA again", type(error).__name__)
+        dispatcher.utter_message(text=texts.filing_failed(language))
+        # Back to the summary's question without showing it again: the next YA files, BATAL cancels.
+        return [
+            SlotSet("confirmed", None),
+            ActiveLoop("complaint_form"),
+            SlotSet("requested_slot", "confirmed"),
+            FollowupAction("action_listen"),
+        ]
 
 
 class ActionResetComplaint(Action):

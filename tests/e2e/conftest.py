@@ -88,6 +88,8 @@ def stack(model, tmp_path_factory, fake_twilio, fake_telegram) -> Stack:
         "LOG_LEVEL": "INFO",
         # real channels, against fake providers on loopback
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{app_port}",
+        "SIMULATOR_ENABLED": "true",  # a public URL turns the simulator off unless asked for
+        "READING_WORKERS": "1",  # the real stack reads in its worker process (unit tests read in-thread)
         "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
         "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
         "TWILIO_SMS_FROM": TWILIO_SMS_FROM,

@@ -1,0 +1,92 @@
+"""The app's own doors: the action endpoint's secret, actions off the event loop, readiness for load balancers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot import metrics
+from bot.actions import status as status_actions
+from bot.app import InsecureConfiguration, create_app
+from bot.config import Settings
+from tests.fakes.rasa import FakeRasa
+
+TOKEN = "a-long-enough-action-token"
+
+
+@pytest.fixture
+def rasa():
+    fake = FakeRasa().start()
+    yield fake
+    fake.stop()
+
+
+def action_call(sender: str = "sms:+6281234567890") -> dict:
+    tracker = {
+        "sender_id": sender, "slots": {}, "latest_message": {"text": "laporan saya", "intent": {}, "entities": []},
+        "events": [], "paused": False, "followup_action": None, "active_loop": {}, "latest_action_name": None,
+    }
+    return {"next_action": "action_list_complaints", "sender_id": sender, "tracker": tracker, "domain": {}, "version": "3.6.21"}
+
+
+@pytest.mark.parametrize("token", ["", "short"])
+def test_the_app_refuses_to_start_without_a_real_action_token(sqlite_url, monkeypatch, token):
+    monkeypatch.delenv("ACTIONS_TOKEN", raising=False)
+    with pytest.raises(InsecureConfiguration, match="ACTIONS_TOKEN"):
+        create_app(Settings(DATABASE_URL=sqlite_url, ACTIONS_TOKEN=token))
+
+
+@pytest.mark.parametrize("query", ["", "?token=", "?token=wrong", "?token=%C3%A9t%C3%A9", f"?token={TOKEN}x"])
+def test_action_calls_without_the_right_token_are_refused(sqlite_url, rasa, query):
+    settings = Settings(DATABASE_URL=sqlite_url, RASA_URL=rasa.url, RASA_TOKEN="t", ACTIONS_TOKEN=TOKEN)
+    with TestClient(create_app(settings)) as client:
+        response = client.post(f"/webhook{query}", json=action_call())
+    assert response.status_code == 403
+
+
+def test_actions_run_off_the_event_loop_so_one_long_text_stalls_nobody(sqlite_url, rasa, monkeypatch):
+    loops = []
+    real = status_actions.texts.complaint_list
+
+    def recording(*args, **kwargs):
+        loops.append(asyncio.get_running_loop())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(status_actions.texts, "complaint_list", recording)
+    settings = Settings(DATABASE_URL=sqlite_url, RASA_URL=rasa.url, RASA_TOKEN="t", ACTIONS_TOKEN=TOKEN)
+    with TestClient(create_app(settings)) as client:
+        response = client.post(f"/webhook?token={TOKEN}", json=action_call())
+        app_loop = client.portal.call(asyncio.get_running_loop)
+    assert response.status_code == 200, response.text
+    assert response.json()["responses"], "the action answered"
+    assert loops and loops[0] is not app_loop
+
+
+def test_readiness_is_503_until_the_engine_answers(sqlite_url):
+    settings = Settings(DATABASE_URL=sqlite_url, RASA_URL="http://127.0.0.1:9", RASA_TOKEN="t", ACTIONS_TOKEN=TOKEN)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/health").status_code == 200  # the detailed answer is always there
+        response = client.get("/health/ready")
+    assert response.status_code == 503
+    assert response.json()["ready"] is False
+    assert response.json()["store"] == "ok"
+
+
+def test_readiness_is_200_when_the_store_and_the_engine_answer(sqlite_url, rasa):
+    settings = Settings(DATABASE_URL=sqlite_url, RASA_URL=rasa.url, RASA_TOKEN="t", ACTIONS_TOKEN=TOKEN)
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json() == {"ready": True, "store": "ok", "rasa": "ok"}
+
+
+def test_health_shows_the_failure_counters(sqlite_url, rasa):
+    metrics.reset()
+    metrics.increment("filing_failures")
+    settings = Settings(DATABASE_URL=sqlite_url, RASA_URL=rasa.url, RASA_TOKEN="t", ACTIONS_TOKEN=TOKEN)
+    with TestClient(create_app(settings)) as client:
+        body = client.get("/health").json()
+    metrics.reset()
+    assert body["counters"] == {"filing_failures": 1}
