@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timezone
 
@@ -21,6 +20,7 @@ from storage.models import Direction, Message, MessageStatus
 logger = logging.getLogger(__name__)
 
 RETRY_POLL_SECONDS = 2.0
+STOP_TIMEOUT_SECONDS = 10.0
 CLOCK_SECONDS = 60.0  # deadlines are in days: a minute is on time
 _DELIVERED = (MessageStatus.sent.value, MessageStatus.delivered.value, MessageStatus.accepted.value, MessageStatus.read.value)
 
@@ -57,11 +57,18 @@ class Gateway:
             )
 
     async def stop(self) -> None:
-        for task in [*self._tasks, *self._turns]:
+        tasks = [*self._tasks, *self._turns]
+        for task in tasks:
             task.cancel()
-        for task in [*self._tasks, *self._turns]:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if tasks:
+            # bounded: a task that does not end when cancelled must not hold the shutdown (and the
+            # engine's stop after it) forever; what it was doing is still in the store
+            _, stuck = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_SECONDS)
+            for task in stuck:
+                logger.error("task %s did not stop within %.0f s of its cancel", task.get_name(), STOP_TIMEOUT_SECONDS)
+            for task in tasks:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    logger.error("task %s ended with %r", task.get_name(), task.exception())
         await self.rasa.aclose()
         for adapter in self.adapters:
             close = getattr(adapter, "aclose", None)

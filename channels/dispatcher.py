@@ -65,8 +65,11 @@ class Dispatcher:
             except Exception:  # keep the loop alive; the rows stay in the outbox
                 logger.exception("dispatcher pass failed")
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
-            except asyncio.TimeoutError:
+                # asyncio.timeout, not wait_for: on Python 3.11 a cancel that lands as wait_for times
+                # out is swallowed, and the app's shutdown then waits for this loop forever
+                async with asyncio.timeout(POLL_SECONDS):
+                    await self._wake.wait()
+            except TimeoutError:
                 pass
             self._wake.clear()
 

@@ -90,3 +90,36 @@ def test_health_shows_the_failure_counters(sqlite_url, rasa):
         body = client.get("/health").json()
     metrics.reset()
     assert body["counters"] == {"filing_failures": 1}
+
+
+def test_the_shutdown_does_not_wait_forever_for_a_task_that_ignores_its_cancel(monkeypatch, caplog):
+    from bot import gateway as gateway_module
+    from bot.conversation import RasaClient
+    from channels.registry import AdapterRegistry
+
+    monkeypatch.setattr(gateway_module, "STOP_TIMEOUT_SECONDS", 0.2)
+
+    released = False
+
+    async def stubborn() -> None:
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                if released:
+                    raise
+                # what a swallowed cancel looks like
+
+    async def start_and_stop() -> None:
+        nonlocal released
+        gateway = gateway_module.Gateway(None, RasaClient("http://127.0.0.1:9", "t"), AdapterRegistry([]), max_attempts=1)
+        task = asyncio.create_task(stubborn(), name="stubborn")
+        gateway._tasks = [task]
+        await asyncio.sleep(0)
+        await asyncio.wait_for(gateway.stop(), timeout=5)
+        assert not task.done()
+        released = True
+        task.cancel()
+
+    asyncio.run(start_and_stop())
+    assert "task stubborn did not stop" in caplog.text

@@ -78,3 +78,33 @@ def test_one_conversation_keeps_its_order_and_waits_behind_a_failed_message(stor
                             .order_by(Message.id)).all()
     assert [(text, state, attempts) for text, state, _, attempts in rows] == [("gagal", "pending", 1), ("sesudahnya", "pending", 0)]
     assert all(locked is None for _, _, locked, _ in rows)  # released, to be sent in order later
+
+
+def test_the_dispatcher_loop_ends_when_cancelled_even_as_it_is_woken(monkeypatch):
+    # Python 3.11's wait_for swallows a cancel that lands as the wait ends (a wake-up queued in the
+    # same moment, as the shutdown's cancelled turns do): the loop went on, and the app's shutdown
+    # (and the engine's stop after it) waited for it forever.
+    from channels import dispatcher as dispatcher_module
+
+    monkeypatch.setattr(dispatcher_module, "POLL_SECONDS", 0.0005)
+
+    async def nothing_due(self, message_ids=None):
+        return 0
+
+    monkeypatch.setattr(Dispatcher, "dispatch_due", nothing_due)
+
+    async def cancel_many_times() -> int:
+        stuck = 0
+        for attempt in range(300):
+            dispatcher = Dispatcher(None, AdapterRegistry([]))
+            task = asyncio.create_task(dispatcher.run_forever())
+            await asyncio.sleep(0.0001 * (attempt % 10))
+            dispatcher.wake()
+            task.cancel()
+            done, _ = await asyncio.wait([task], timeout=1)
+            if not done:
+                stuck += 1
+                task.cancel()
+        return stuck
+
+    assert asyncio.run(cancel_many_times()) == 0
