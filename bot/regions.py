@@ -108,6 +108,11 @@ MAX_PLACE_CHARS = 1000
 _WHOLE_TEXT_WORDS = 8
 # At most this many words of a long text go to parse_alamat (its cost grows with each word).
 _MAX_WINDOW_WORDS = 12
+# At most this many unknown words after a level word ("kec. mlatti": a typo?) go to parse_alamat.
+_MAX_TYPO_GUESSES = 1
+# At most this many separate runs of place names: a citizen names the place once or twice ("warga A,
+# kejadiannya di B"); a text naming places everywhere costs parse_alamat a search per name.
+_MAX_RUNS = 3
 
 _KOTA_KABUPATEN = re.compile(r"^(kota|kabupaten)\s+")
 _NOT_NAME = re.compile(r"[^a-z0-9]+")
@@ -276,7 +281,7 @@ def _cue_runs(text: str) -> list[tuple[int, int]]:
 
     A word is kept when it is (part of) the name of a province, kab/kota or kecamatan, a colloquial
     name, a postal code, or a level word ("kec", "desa") with the name it marks (a village, or one
-    unknown word: a typo). At most ``_MAX_WINDOW_WORDS`` words, the first ones.
+    unknown word: a typo). At most ``_MAX_WINDOW_WORDS`` words in ``_MAX_RUNS`` runs, the first ones.
     """
     index = place_index()
     tokens = list(_TOKEN.finditer(text))
@@ -284,6 +289,7 @@ def _cue_runs(text: str) -> list[tuple[int, int]]:
     keep = [False] * len(words)
 
     kept_count = 0
+    typo_guesses = 0
 
     def mark(start: int, stop: int) -> None:
         nonlocal kept_count
@@ -306,8 +312,12 @@ def _cue_runs(text: str) -> list[tuple[int, int]]:
         if kept_count >= _MAX_WINDOW_WORDS:
             break  # enough to read; the rest of a long text costs nothing
         if word in _LEVEL_WORDS and i + 1 < len(words):
-            # "kec. mlati", "desa sinduadi": the level word and the name it marks (one word if unknown: a typo)
-            mark(i, i + 1 + (name_at(i + 1, villages=True) or 1))
+            # "kec. mlati", "desa sinduadi": the level word and the name it marks (one word if unknown: a
+            # typo, which costs parse_alamat a search over hundreds of names: only the first few)
+            size = name_at(i + 1, villages=True)
+            if size or typo_guesses < _MAX_TYPO_GUESSES:
+                typo_guesses += not size
+                mark(i, i + 1 + (size or 1))
         elif _POSTAL_CODE.fullmatch(word):
             if villages_with_postal_code(word):
                 mark(i, i + 1)
@@ -316,13 +326,15 @@ def _cue_runs(text: str) -> list[tuple[int, int]]:
         elif size := name_at(i, villages=False):
             mark(i, i + size)
     kept = [i for i, flag in enumerate(keep) if flag][:_MAX_WINDOW_WORDS]
-    runs: list[tuple[int, int]] = []
+    groups: list[list[int]] = []
     for i in kept:
-        if runs and keep[i - 1] and i - 1 in kept:
-            runs[-1] = (runs[-1][0], tokens[i].end())
+        if groups and groups[-1][-1] == i - 1:
+            groups[-1].append(i)
         else:
-            runs.append((tokens[i].start(), tokens[i].end()))
-    return runs
+            groups.append([i])
+    # a lone everyday word that is also some kecamatan's name ("taman", "simpang") is no cue by itself
+    groups = [g for g in groups if len(g) > 1 or words[g[0]] not in COMMON_WORDS]
+    return [(tokens[g[0]].start(), tokens[g[-1]].end()) for g in groups[:_MAX_RUNS]]
 
 
 def place_window(normalised: str) -> str:

@@ -17,6 +17,14 @@ def _holidays_of(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("ID", years=year).keys())
 
 
+def warm(today: date | None = None) -> None:
+    """Load this year's and next year's holidays now: the first call imports the ``holidays`` package
+    (every country's module, ~0.1-0.2 s with the GIL held), which must not happen during a citizen's turn."""
+    year = (today or date.today()).year
+    _holidays_of(year)
+    _holidays_of(year + 1)
+
+
 def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in _holidays_of(day.year)
 

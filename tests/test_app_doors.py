@@ -123,3 +123,17 @@ def test_the_shutdown_does_not_wait_forever_for_a_task_that_ignores_its_cancel(m
 
     asyncio.run(start_and_stop())
     assert "task stubborn did not stop" in caplog.text
+
+
+def test_the_holiday_calendar_is_loaded_at_start_up_not_during_the_first_filing(sqlite_url):
+    # its first use imports every country's module of `holidays` (0.1-0.2 s with the GIL held): done
+    # during a citizen's filing, it stalled the event loop for everyone (docs/benchmarks.md section 5)
+    from datetime import date
+
+    from storage import workdays
+
+    workdays._holidays_of.cache_clear()
+    settings = Settings(DATABASE_URL=sqlite_url, RASA_URL="http://127.0.0.1:9", RASA_TOKEN="t", ACTIONS_TOKEN=TOKEN)
+    with TestClient(create_app(settings)):
+        loaded = workdays._holidays_of.cache_info().currsize
+    assert loaded >= 2 and date(date.today().year, 8, 17) in workdays._holidays_of(date.today().year)

@@ -132,6 +132,7 @@ def test_log_lines_are_masked_as_the_stored_errors_are(capsys):
     try:
         logs.configure_logging("INFO")
         logging.getLogger("aduan.test").warning("send failed: %s", TWILIO_21211)
+        logs.flush()
     finally:
         root.handlers[:], root.level = handlers, level
     line = capsys.readouterr().err

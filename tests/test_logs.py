@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import threading
 import logging
 
+from bot import logs
 from bot.logs import configure_logging
 
 
@@ -15,14 +17,14 @@ def test_phone_numbers_and_nik_are_masked_in_every_logger():
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
     try:
-        configure_logging("INFO")
         stream = io.StringIO()
-        root.handlers[0].setStream(stream)
+        configure_logging("INFO").setStream(stream)
         access.info(
             '%s - "%s %s HTTP/1.1" %d', "127.0.0.1:5555", "GET", "/simulator/messages?channel=sms&sender=081234567890", 200
         )
         logging.getLogger("bot.anything").warning("from sim-sms:+6281234567890 with NIK 3201011508950001")
         access.info('%s - "POST %s HTTP/1.1" 200', "127.0.0.1:1", "/webhook?token=s3cr3t-Value")
+        logs.flush()
         output = stream.getvalue()
     finally:
         root.handlers[:] = saved_handlers
@@ -41,9 +43,8 @@ def test_engine_output_goes_through_the_redaction_filter_with_rasa_s_levels():
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
     try:
-        configure_logging("INFO")
         stream = io.StringIO()
-        root.handlers[0].setStream(stream)
+        configure_logging("INFO").setStream(stream)
         relay_output(
             [
                 "2026-12-01 21:00:00 DEBUG    rasa.core.processor  - Received user message from sim-sms:+6281234567890\n",
@@ -54,6 +55,7 @@ def test_engine_output_goes_through_the_redaction_filter_with_rasa_s_levels():
             ],
             logging.getLogger("rasa"),
         )
+        logs.flush()
         output = stream.getvalue()
     finally:
         root.handlers[:] = saved_handlers
@@ -65,3 +67,27 @@ def test_engine_output_goes_through_the_redaction_filter_with_rasa_s_levels():
     assert len(lines) == 3
     assert "ERROR   rasa: rasa.core.processor  - Action failed for " in lines[0]
     assert "ERROR   rasa: Traceback" in lines[1]  # a continuation keeps the level of its line
+
+
+def test_the_event_loop_only_queues_a_record_the_listener_thread_masks_and_writes_it():
+    # the masking costs a millisecond a record under load; uvicorn's access log writes one per request
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    written_by: list[str] = []
+
+    class Recording(io.StringIO):
+        def write(self, text: str) -> int:
+            written_by.append(threading.current_thread().name)
+            return super().write(text)
+
+    try:
+        stream = Recording()
+        configure_logging("INFO").setStream(stream)
+        logging.getLogger("aduan.tests.loop").warning("lapor dari 081234567890")
+        logs.flush()
+        output = stream.getvalue()
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    assert "081234567890" not in output and "lapor dari" in output
+    assert written_by and threading.current_thread().name not in written_by

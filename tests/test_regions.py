@@ -157,6 +157,30 @@ def test_parse_alamat_reads_only_the_words_that_name_places():
     assert window == "kecamatan mlati sleman"
 
 
+def test_a_text_naming_places_everywhere_gives_parse_alamat_only_its_first_runs():
+    # each separate name and each unknown word after a level word costs parse_alamat a typo search
+    from bot.regions import _normalise, place_window
+
+    text = ("warga kec. mlati sleman mengeluh. kemarin ke bantul, lalu padang, lalu kota gede, lalu tangerang; "
+            "kec. blabla dan desa entahlah juga")
+    window = place_window(_normalise(text))
+    assert window.split(", ") == ["kecamatan mlati sleman", "bantul", "padang"]
+
+
+def test_a_lone_everyday_word_that_names_some_kecamatan_is_not_a_cue():
+    from bot.regions import _normalise, place_window
+
+    window = place_window(_normalise("sampah di taman dekat pasar belum diangkut seminggu, kec. mlati sleman"))
+    assert window == "kecamatan mlati sleman"
+
+
+def test_only_the_first_unknown_word_after_a_level_word_is_read_as_a_typo():
+    from bot.regions import _normalise, place_window
+
+    window = place_window(_normalise("jalan rusak parah di desa sindadi, dekat desa xyzabc, warga sudah lapor berkali kali"))
+    assert window == "desa sindadi"
+
+
 def test_a_short_answer_goes_to_parse_alamat_whole():
     from bot.regions import place_window
 
