@@ -7,9 +7,9 @@ app's own engine settings (``storage.db.make_engine``) and transactions (``sessi
 
 * ``ping``: ``SELECT 1`` in a ``session_scope``, the floor every operation pays (pool checkout
   with pre-ping on PostgreSQL, BEGIN or BEGIN IMMEDIATE, commit);
-* ``lookup``: ``repository.get_complaint`` of a random existing ticket;
+* ``lookup``: ``complaint_store.get_complaint`` of a random existing ticket;
 * ``list_open_page``: what ``GET /api/v1/complaints?status=diproses`` runs for an officer:
-  ``repository.page_of_complaints`` first page (20, total counted up to ``LIST_COUNT_LIMIT``),
+  ``complaint_store.page_of_complaints`` first page (20, total counted up to ``LIST_COUNT_LIMIT``),
   scoped to a random routed agency (an officer's working list);
 * ``list_open_busiest``: the same for the agency and open status with the most complaints
   (the national queue's ``diterima`` list, which every new complaint enters);
@@ -17,7 +17,7 @@ app's own engine settings (``storage.db.make_engine``) and transactions (``sessi
   up for the officer (``casework.complaint_for_officer``), then ``casework.change_status`` (the
   status and deadlines, a ``complaint_event``, the citizen's push in the outbox and a
   ``dialogue_push`` row), in one transaction;
-* ``file``: what the dialogue's ``action_file_complaint`` runs: ``repository.file_complaint`` and
+* ``file``: what the dialogue's ``action_file_complaint`` runs: ``filing.file_complaint`` and
   ``casework.announce_new_complaint`` (the agency's officers told, one outbox row per address and
   SMS segment), in one transaction (70% from new numbers, 30% from known ones).
 
@@ -48,8 +48,11 @@ from stdnum import damm
 
 from bench.corpus import CORPUS
 from bench.stats import summary_ms
-from bot import casework
-from storage import repository
+from bot import casework, filing
+from storage import agencies as agency_store
+from storage import complaints as complaint_store
+from storage import contacts as contact_store
+from storage import officers as officer_store
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.models import (
@@ -189,31 +192,31 @@ class Dataset:
     # agencies and officers, once
     def create_agencies(self, backend: Backend) -> None:
         with session_scope(backend.engine) as session:
-            self.national_id = repository.national_queue(session).id
+            self.national_id = agency_store.national_queue(session).id
             routed = []
             for code, area, suffix in REGIONS:
                 of_kind = {}
                 for kind, label in AGENCY_KINDS:
-                    agency = repository.create_agency(
+                    agency = agency_store.create_agency(
                         session, code=f"{kind}-{suffix}", name=f"{label} {area}", region_code=code
                     )
                     routed.append((agency.id, code))
                     of_kind[kind] = agency.id
-                repository.set_routing_rule(session, agency_id=of_kind["DPUPR"], category=ANY, region_code=code)
+                agency_store.set_routing_rule(session, agency_id=of_kind["DPUPR"], category=ANY, region_code=code)
                 for kind, categories in ROUTED_CATEGORIES.items():
                     for category in categories:
-                        repository.set_routing_rule(session, agency_id=of_kind[kind], category=category, region_code=code)
+                        agency_store.set_routing_rule(session, agency_id=of_kind[kind], category=category, region_code=code)
             for agency_id in [self.national_id] + [a for a, _ in routed]:
                 role = OfficerRole.admin if agency_id == self.national_id else OfficerRole.officer
-                officer = repository.create_officer(session, name=f"Petugas {agency_id}", agency_id=agency_id, role=role)
+                officer = officer_store.create_officer(session, name=f"Petugas {agency_id}", agency_id=agency_id, role=role)
                 # one or two addresses each (a Telegram account; every other agency an SMS number too),
                 # with their contact rows as the first notification or command would have made them
                 urns = [f"telegram:{700000000 + officer.id}"]
                 if agency_id % 2 == 0:
                     urns.append(f"sms:+62811{officer.id:07d}")
                 for urn in urns:
-                    repository.add_officer_urn(session, officer.id, urn)
-                    repository.get_or_create_urn(session, urn)
+                    officer_store.add_officer_urn(session, officer.id, urn)
+                    contact_store.get_or_create_urn(session, urn)
                 self.officer_of[agency_id] = officer.id
                 self.officers[agency_id] = officer
         self.sync_ids(backend)  # the officers' contact rows made citizens and URNs
@@ -225,7 +228,7 @@ class Dataset:
     def sync_ids(self, backend: Backend) -> None:
         """Continue after the rows the measurements inserted (filing makes citizens, URNs, complaints)."""
         with backend.engine.connect() as connection:
-            # Tickets drawn by repository.file_complaint must not be drawn again by the loader.
+            # Tickets drawn by filing.file_complaint must not be drawn again by the loader.
             for (ticket,) in connection.execute(
                 text("SELECT ticket FROM complaint WHERE id > :last"), {"last": self.last_id["complaint"]}
             ):
@@ -496,7 +499,7 @@ def measure(backend: Backend, dataset: Dataset, repetitions: int) -> dict[str, d
     def lookup(_: int) -> None:
         ticket = rng.choice(dataset.tickets)
         with session_scope(engine) as session:
-            complaint = repository.get_complaint(session, ticket)
+            complaint = complaint_store.get_complaint(session, ticket)
         assert complaint is not None, ticket
 
     results["lookup"] = _timed(repetitions, 20, lookup, counter)
@@ -504,9 +507,9 @@ def measure(backend: Backend, dataset: Dataset, repetitions: int) -> dict[str, d
     def list_page(agency_id: int, status: str) -> None:
         # what GET /api/v1/complaints?status=... runs for an officer of the agency (without the response)
         with session_scope(engine) as session:
-            found = repository.page_of_complaints(
-                session, repository.ComplaintFilter(status=status), agency_scope=agency_id, page=1, page_size=20,
-                count_limit=repository.LIST_COUNT_LIMIT,
+            found = complaint_store.page_of_complaints(
+                session, complaint_store.ComplaintFilter(status=status), agency_scope=agency_id, page=1, page_size=20,
+                count_limit=complaint_store.LIST_COUNT_LIMIT,
             )
         assert len(found.items) <= 20 and found.total >= len(found.items)
 
@@ -557,14 +560,14 @@ def measure(backend: Backend, dataset: Dataset, repetitions: int) -> dict[str, d
             district, address = f"{region}.{rng.randrange(1, 18):02d}", f"Desa Sukamaju, {name}"
         else:
             region, district, address = rng.choice(UNROUTED_PLACES)
-        new = repository.NewComplaint(
+        new = complaint_store.NewComplaint(
             urn=urn, channel=channel, description=rng.choice(dataset.descriptions),
             category=Category(rng.choices(dataset.categories, dataset.category_weights)[0]),
             province_code=region[:2], region_code=region, district_code=district, address=address,
             anonymous=rng.random() < 0.15,
         )
         with session_scope(engine) as session:
-            filed = repository.file_complaint(session, new, today=today)
+            filed = filing.file_complaint(session, new, today=today)
             casework.announce_new_complaint(session, filed)
 
     results["file"] = _timed(max(1, repetitions // 2), 5, file, counter)

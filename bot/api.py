@@ -16,14 +16,27 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, BeforeValidator, Field
 from sqlmodel import Session
 
-from bot import casework
+from bot import casework, deadlines
 from bot.casework import Actor, CaseworkError
 from channels.base import clean_text
-from channels.redaction import error_text
+from storage.redaction import error_text
 from channels.urns import redact_urn
-from storage import repository
+from storage import agencies as agency_store
+from storage import complaints as complaint_store
+from storage import deadlines as deadline_store
+from storage import messages as message_store
+from storage import officers as officer_store
 from storage.db import in_transaction
-from storage.models import ANY, Agency, Category, Complaint, ContactUrn, Officer, OfficerRole, Status
+from storage.models import (
+    ANY,
+    Agency,
+    Category,
+    Complaint,
+    ContactUrn,
+    Officer,
+    OfficerRole,
+    Status,
+)
 from storage.tickets import InvalidTicket, format_ticket, parse_ticket
 
 T = TypeVar("T")
@@ -44,7 +57,7 @@ async def current_officer(
 ) -> Officer:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "missing bearer token", headers={"WWW-Authenticate": "Bearer"})
-    officer = await _tx(request, lambda s: repository.authenticate_token(s, credentials.credentials))
+    officer = await _tx(request, lambda s: officer_store.authenticate_token(s, credentials.credentials))
     if officer is None:
         raise HTTPException(401, "invalid or revoked token", headers={"WWW-Authenticate": "Bearer"})
     return officer
@@ -120,11 +133,11 @@ class ComplaintPage(BaseModel):
     page_size: int
     total: int = Field(
         description="how many complaints match; when `total_capped`, counting stopped there and this many or more "
-        f"match (exact up to {repository.LIST_COUNT_LIMIT}, or to the end of the page asked for if that is further)"
+        f"match (exact up to {complaint_store.LIST_COUNT_LIMIT}, or to the end of the page asked for if that is further)"
     )
     total_capped: bool = Field(
         default=False,
-        description=f"`total` is a lower bound: show it as \"{repository.LIST_COUNT_LIMIT}+\"; later pages can still be asked for",
+        description=f"`total` is a lower bound: show it as \"{complaint_store.LIST_COUNT_LIMIT}+\"; later pages can still be asked for",
     )
 
 
@@ -162,8 +175,8 @@ def _detail(session: Session, complaint: Complaint) -> ComplaintPublic:
             verify_due=complaint.verify_due,
             followup_due=complaint.followup_due,
             resolve_due=complaint.resolve_due,
-            running=[name for name, _ in repository.running_deadlines(complaint)],
-            breached=[alert.deadline for alert in repository.breaches_of(session, complaint.id)],
+            running=[name for name, _ in deadlines.running_deadlines(complaint)],
+            breached=[alert.deadline for alert in deadline_store.breaches_of(session, complaint.id)],
         ),
         rating=complaint.rating,
         reporter=reporter,
@@ -177,7 +190,7 @@ def _detail(session: Session, complaint: Complaint) -> ComplaintPublic:
                 note=e.note,
                 created_at=e.created_at,
             )
-            for e in repository.complaint_history(session, complaint.id)
+            for e in complaint_store.complaint_history(session, complaint.id)
         ],
     )
 
@@ -282,7 +295,7 @@ async def list_complaints(
     page: int = Query(default=1, ge=1, le=1_000_000),
     page_size: int = Query(default=20, ge=1, le=100),
 ) -> ComplaintPage:
-    filters = repository.ComplaintFilter(
+    filters = complaint_store.ComplaintFilter(
         status=status.value if status else None,
         agency_code=agency,
         category=category.value if category else None,
@@ -292,9 +305,9 @@ async def list_complaints(
 
     def load(session: Session) -> ComplaintPage:
         # A long list is not counted to its end: `total` stops at LIST_COUNT_LIMIT (`total_capped`).
-        found = repository.page_of_complaints(
+        found = complaint_store.page_of_complaints(
             session, filters, agency_scope=scope, page=page, page_size=page_size,
-            count_limit=repository.LIST_COUNT_LIMIT,
+            count_limit=complaint_store.LIST_COUNT_LIMIT,
         )
         items = found.items
         agencies = {a_id: session.get(Agency, a_id) for a_id in {c.agency_id for c in items}}
@@ -332,7 +345,7 @@ async def failed_deliveries(
         raise HTTPException(403, "admins only")
 
     def load(session: Session) -> list[FailedDelivery]:
-        rows = repository.failed_deliveries(session, limit=limit)
+        rows = message_store.failed_deliveries(session, limit=limit)
         out = []
         for message, contact in rows:
             complaint = session.get(Complaint, message.complaint_id) if message.complaint_id else None
@@ -387,7 +400,7 @@ def _admin(officer: Officer) -> None:
 
 @router.get("/agencies", response_model=list[AgencyOut], tags=["routing"])
 async def agencies(request: Request, officer: OfficerDep) -> list[AgencyOut]:
-    rows = await _tx(request, repository.list_agencies)
+    rows = await _tx(request, agency_store.list_agencies)
     return [_agency_out(a) for a in rows]
 
 
@@ -396,9 +409,9 @@ async def add_agency(body: AgencyIn, request: Request, officer: OfficerDep) -> A
     _admin(officer)
 
     def add(session: Session) -> Agency | None:
-        if repository.get_agency_by_code(session, body.code):
+        if agency_store.get_agency_by_code(session, body.code):
             return None
-        return repository.create_agency(
+        return agency_store.create_agency(
             session, code=body.code, name=body.name, region_code=body.region_code, short_name=body.short_name
         )
 
@@ -411,10 +424,10 @@ async def add_agency(body: AgencyIn, request: Request, officer: OfficerDep) -> A
 @router.get("/routing-rules", response_model=list[RoutingRuleIO], tags=["routing"])
 async def rules(request: Request, officer: OfficerDep) -> list[RoutingRuleIO]:
     def load(session: Session) -> list[RoutingRuleIO]:
-        codes = {a.id: a.code for a in repository.list_agencies(session)}
+        codes = {a.id: a.code for a in agency_store.list_agencies(session)}
         return [
             RoutingRuleIO(category=r.category, region_code=r.region_code, agency=codes[r.agency_id])
-            for r in repository.routing_rules(session)
+            for r in agency_store.routing_rules(session)
         ]
 
     return await _tx(request, load)
@@ -427,10 +440,10 @@ async def set_rule(body: RoutingRuleIO, request: Request, officer: OfficerDep) -
     category = body.category.value if isinstance(body.category, Category) else body.category
 
     def put(session: Session) -> bool:
-        agency = repository.get_agency_by_code(session, body.agency)
+        agency = agency_store.get_agency_by_code(session, body.agency)
         if agency is None:
             return False
-        repository.set_routing_rule(session, agency_id=agency.id, category=category, region_code=body.region_code)
+        agency_store.set_routing_rule(session, agency_id=agency.id, category=category, region_code=body.region_code)
         return True
 
     if not await _tx(request, put):

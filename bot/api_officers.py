@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from bot.api import OfficerDep, _admin, _tx
 from channels.urns import redact_urn
-from storage import repository
+from storage import officers as officer_store
 from storage.models import Agency, Officer, OfficerRole
 
 logger = logging.getLogger(__name__)
@@ -72,10 +72,10 @@ def _out(session: Session, officer: Officer) -> OfficerOut:
         agency=session.get(Agency, officer.agency_id).code,
         active=officer.active,
         pin_set=officer.pin_hash is not None,
-        addresses=[AddressOut(id=row.id, address=redact_urn(row.urn)) for row in repository.urns_of_officer(session, officer.id)],
+        addresses=[AddressOut(id=row.id, address=redact_urn(row.urn)) for row in officer_store.urns_of_officer(session, officer.id)],
         tokens=[
             TokenOut(prefix=t.prefix, label=t.label, created_at=t.created_at, last_used_at=t.last_used_at)
-            for t in repository.tokens_of_officer(session, officer.id)
+            for t in officer_store.tokens_of_officer(session, officer.id)
             if t.revoked_at is None
         ],
     )
@@ -94,7 +94,7 @@ def _target(session: Session, officer_id: int) -> Officer:
 async def officers(request: Request, officer: OfficerDep) -> list[OfficerOut]:
     """Every officer with their addresses (redacted), whether a PIN is set, and their active tokens' prefixes."""
     _admin(officer)
-    return await _tx(request, lambda s: [_out(s, o) for o in repository.list_officers(s)])
+    return await _tx(request, lambda s: [_out(s, o) for o in officer_store.list_officers(s)])
 
 
 async def _set_active(request: Request, admin: Officer, officer_id: int, active: bool) -> OfficerOut:
@@ -104,7 +104,7 @@ async def _set_active(request: Request, admin: Officer, officer_id: int, active:
 
     def change(session: Session) -> OfficerOut:
         _target(session, officer_id)
-        repository.set_officer_active(session, officer_id, active)
+        officer_store.set_officer_active(session, officer_id, active)
         return _out(session, _target(session, officer_id))
 
     result = await _tx(request, change)
@@ -131,10 +131,10 @@ async def remove_address(officer_id: RowId, address_id: RowId, request: Request,
 
     def remove(session: Session) -> OfficerOut:
         target = _target(session, officer_id)
-        row = next((r for r in repository.urns_of_officer(session, officer_id) if r.id == address_id), None)
+        row = next((r for r in officer_store.urns_of_officer(session, officer_id) if r.id == address_id), None)
         if row is None:
             raise HTTPException(404, "the officer has no such address")
-        repository.remove_officer_urn(session, officer_id, row.urn)
+        officer_store.remove_officer_urn(session, officer_id, row.urn)
         return _out(session, target)
 
     result = await _tx(request, remove)
@@ -149,7 +149,7 @@ async def revoke_tokens(officer_id: RowId, body: Revocation, request: Request, o
 
     def revoke(session: Session) -> int:
         _target(session, officer_id)
-        return repository.revoke_tokens(session, officer_id, body.prefix)
+        return officer_store.revoke_tokens(session, officer_id, body.prefix)
 
     revoked = await _tx(request, revoke)
     if body.prefix is not None and not revoked:

@@ -18,16 +18,19 @@ import anyio
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from rasa_sdk.executor import ActionExecutor
-from rasa_sdk.interfaces import ActionExecutionRejection, ActionMissingDomainException, ActionNotFoundException
+from rasa_sdk.interfaces import (
+    ActionExecutionRejection,
+    ActionMissingDomainException,
+    ActionNotFoundException,
+)
 from sqlalchemy import text
 
-from bot import api, http_errors, metrics, reading_pool, services
+from bot import api, http_errors, metrics, reading_pool, services, workdays
 from bot.config import Settings, get_settings
 from bot.conversation import EngineUnavailable, RasaClient
 from bot.gateway import Gateway
 from channels import media
 from channels.providers import build_adapters, webhook_routers
-from storage import workdays
 from storage.db import make_engine
 
 logger = logging.getLogger(__name__)

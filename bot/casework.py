@@ -14,11 +14,19 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot import desk_texts, texts
+from bot import deadlines, desk_texts, texts
+from bot.workdays import add_working_days, is_working_day
 from channels import media
 from channels.formatting import render
 from channels.urns import channel_of, provider_of
-from storage import repository
+from storage import agencies as agency_store
+from storage import complaints as complaint_store
+from storage import contacts as contact_store
+from storage import deadlines as deadline_store
+from storage import messages as message_store
+from storage import officers as officer_store
+from storage import outbox as outbox_store
+from storage import pushes as push_store
 from storage.models import (
     Agency,
     Citizen,
@@ -31,13 +39,7 @@ from storage.models import (
     Status,
     utcnow,
 )
-from storage.workdays import add_working_days, is_working_day
 
-FOLLOWUP_WORKING_DAYS = 5
-RESOLVE_WORKING_DAYS = 14
-# Categories whose resolution target differs from 14 working days: physical works need a budget
-# line and a contractor; an illegal-levy case goes through the inspectorate's investigation.
-RESOLVE_WORKING_DAYS_BY_CATEGORY = {"infrastruktur": 21, "pungli_korupsi": 30}
 CONFIRMATION_DAYS = 14  # a citizen may dispute "selesai" this long; then it closes by itself
 THREAD_INTENTS = {
     "status": "EXTERNAL_status_changed",
@@ -45,7 +47,6 @@ THREAD_INTENTS = {
     "resolution": "EXTERNAL_resolution_check",
 }
 
-OPEN = {Status.diterima.value, Status.diteruskan.value, Status.diproses.value}
 # What an officer may change a status to, from each status. `ditutup` is the citizen's (or the
 # clock's); `diterima` is where filing starts.
 OFFICER_TRANSITIONS = {
@@ -89,7 +90,7 @@ def may_act_on(officer: Officer, complaint: Complaint) -> bool:
 
 def complaint_for_officer(session: Session, officer: Officer, ticket: str) -> Complaint:
     """The complaint, if this officer may see it; another agency's ticket is "not in your queue"."""
-    complaint = repository.get_complaint(session, ticket)
+    complaint = complaint_store.get_complaint(session, ticket)
     if complaint is None or not may_act_on(officer, complaint):
         raise CaseworkError("not_found", desk_texts.not_in_queue(ticket))
     return complaint
@@ -109,10 +110,10 @@ def send_to_contacts(
     for contact in contacts:
         channel = channel_of(contact.urn)
         outbound += [
-            repository.OutboundText(urn_id=contact.id, channel=channel, provider=provider_of(contact.urn), text=part)
+            outbox_store.OutboundText(urn_id=contact.id, channel=channel, provider=provider_of(contact.urn), text=part)
             for part in render(channel, text)
         ]
-    messages = repository.queue_outbound_many(
+    messages = outbox_store.queue_outbound_many(
         session, outbound, complaint_id=complaint.id if complaint else None, kind=kind.value if kind else None
     )
     return [m.id for m in messages]
@@ -128,7 +129,7 @@ def notify_officers(
     kind: MessageKind | None = None,
 ) -> int:
     """Tell the officers (of these roles) of the complaint's agency, or of ``agency_id``; returns how many addresses."""
-    contacts = repository.officer_contacts(session, agency_id or complaint.agency_id, roles)
+    contacts = officer_store.officer_contacts(session, agency_id or complaint.agency_id, roles)
     if contacts:
         send_to_contacts(session, contacts, text, complaint, kind)
     return len(contacts)
@@ -137,10 +138,10 @@ def notify_officers(
 def push_to_citizen(session: Session, complaint: Complaint, kind: str, text_for) -> None:
     """A push on the channel and address the citizen used, in their language, and the dialogue told of it."""
     contact = session.get(ContactUrn, complaint.urn_id)
-    language = repository.citizen_language(session, contact.id)
+    language = contact_store.citizen_language(session, contact.id)
     text = text_for(language)
     # written by the flush that writes the push's messages, in the same transaction as before
-    repository.queue_dialogue_push(
+    push_store.queue_dialogue_push(
         session, contact.id, THREAD_INTENTS[kind], {"ticket": complaint.ticket}, flush=False
     )
     send_to_contacts(session, [contact], text, complaint)
@@ -191,7 +192,7 @@ def _lock(session: Session, complaint: Complaint, actor: Actor) -> Complaint:
 
     Checked again after the lock: it may have been rerouted to another agency meanwhile.
     """
-    complaint = repository.lock_complaint(session, complaint)
+    complaint = complaint_store.lock_complaint(session, complaint)
     if actor.officer is not None and not may_act_on(actor.officer, complaint):
         raise CaseworkError("not_found", desk_texts.not_in_queue(complaint.ticket))
     return complaint
@@ -208,7 +209,7 @@ def _touch(session: Session, complaint: Complaint) -> None:
 def announce_new_complaint(session: Session, complaint: Complaint) -> int:
     """Tell the agency's officers about a complaint just filed (the reporter only when not anonymous)."""
     context = _load_for_push(session, complaint)  # the agency and the reporter's address, in one query
-    attachments = repository.attachments_of_complaint(session, complaint.id)
+    attachments = message_store.attachments_of_complaint(session, complaint.id)
     reporter = None if complaint.anonymous else context.contact.urn
     links = {a.id: link for a in attachments if (link := media.link_for(a))}
     text = desk_texts.new_complaint(complaint, context.agency, attachments, reporter, links)
@@ -216,10 +217,6 @@ def announce_new_complaint(session: Session, complaint: Complaint) -> int:
 
 
 # ---------------------------------------------------------------- status
-
-
-def resolve_days(category: str) -> int:
-    return RESOLVE_WORKING_DAYS_BY_CATEGORY.get(category, RESOLVE_WORKING_DAYS)
 
 
 def change_status(
@@ -239,8 +236,8 @@ def change_status(
     agency = context.agency
     now = utcnow()
     if old == Status.diterima.value:  # verified: the agency's clock starts
-        complaint.followup_due = add_working_days(today, FOLLOWUP_WORKING_DAYS)
-        complaint.resolve_due = add_working_days(today, resolve_days(complaint.category))
+        complaint.followup_due = add_working_days(today, deadlines.FOLLOWUP_WORKING_DAYS)
+        complaint.resolve_due = add_working_days(today, deadlines.resolve_days(complaint.category))
     if new_status in (Status.diproses.value, Status.selesai.value) and complaint.followed_up_at is None:
         complaint.followed_up_at = now
     if new_status == Status.selesai.value:
@@ -261,7 +258,7 @@ def reply_to_citizen(session: Session, complaint: Complaint, *, actor: Actor, te
     if not text:
         raise CaseworkError("empty", desk_texts.empty_reply())
     complaint = _lock(session, complaint, actor)
-    if complaint.status not in OPEN | {Status.selesai.value}:
+    if complaint.status not in deadlines.OPEN | {Status.selesai.value}:
         raise CaseworkError("closed", desk_texts.closed(complaint))
     context = _load_for_push(session, complaint)  # held until the push is written
     agency = context.agency
@@ -275,18 +272,18 @@ def reply_to_citizen(session: Session, complaint: Complaint, *, actor: Actor, te
 
 def reroute(session: Session, complaint: Complaint, agency_code: str, *, actor: Actor, note: str | None, today: date) -> Agency:
     """Not our authority: the complaint moves to another agency, whose officers are told at once."""
-    target = repository.get_agency_by_code(session, agency_code.strip().upper())
+    target = agency_store.get_agency_by_code(session, agency_code.strip().upper())
     if target is None:
         raise CaseworkError("unknown_agency", desk_texts.unknown_agency(agency_code))
     complaint = _lock(session, complaint, actor)
-    if complaint.status not in OPEN:
+    if complaint.status not in deadlines.OPEN:
         raise CaseworkError("closed", desk_texts.closed(complaint))
     if target.id == complaint.agency_id:
         raise CaseworkError("unchanged", desk_texts.same_agency(target))
     source = _agency(session, complaint)
     complaint.agency_id = target.id
     if complaint.status != Status.diterima.value:  # the new agency gets its own follow-up time
-        complaint.followup_due = add_working_days(today, FOLLOWUP_WORKING_DAYS)
+        complaint.followup_due = add_working_days(today, deadlines.FOLLOWUP_WORKING_DAYS)
         complaint.followed_up_at = None
     _touch(session, complaint)
     _event(session, complaint, "rerouted", actor, desk_texts.reroute_note(source, target, note))
@@ -300,8 +297,8 @@ def reroute(session: Session, complaint: Complaint, agency_code: str, *, actor: 
 
 def relay_citizen_answer(session: Session, complaint: Complaint, text: str) -> int:
     """The reporter's answer within an open thread: kept on the complaint, relayed to the agency."""
-    complaint = repository.lock_complaint(session, complaint)
-    if complaint.status not in OPEN | {Status.selesai.value}:  # closed meanwhile
+    complaint = complaint_store.lock_complaint(session, complaint)
+    if complaint.status not in deadlines.OPEN | {Status.selesai.value}:  # closed meanwhile
         raise CaseworkError("closed", desk_texts.closed(complaint))
     _event(session, complaint, "citizen_reply", CITIZEN, text)
     _touch(session, complaint)
@@ -310,7 +307,7 @@ def relay_citizen_answer(session: Session, complaint: Complaint, text: str) -> i
 
 def record_feedback(session: Session, complaint: Complaint, *, resolved: bool, rating: int | None, comment: str | None) -> str:
     """The reporter's answer to "selesai": closes it (with a rating) or reopens it. Returns the new status."""
-    complaint = repository.lock_complaint(session, complaint)  # an officer or the clock at the same moment waits
+    complaint = complaint_store.lock_complaint(session, complaint)  # an officer or the clock at the same moment waits
     if complaint.status != Status.selesai.value:
         raise CaseworkError("not_resolved", desk_texts.closed(complaint))
     now = utcnow()
@@ -359,20 +356,20 @@ def run_clock(session: Session, now: datetime) -> ClockReport:
     """
     report = ClockReport()
     horizon = now.date() + timedelta(days=10)  # the previous working day is never further back than this
-    for complaint in repository.complaints_with_running_deadlines(session, horizon):
+    for complaint in deadline_store.complaints_with_running_deadlines(session, horizon, deadlines.OPEN_DEADLINES):
         today = local_today(complaint, now)
-        for deadline, due in repository.running_deadlines(complaint):
+        for deadline, due in deadlines.running_deadlines(complaint):
             if today > due:
-                if repository.record_alert(session, complaint.id, deadline, "breach", due):
+                if deadline_store.record_alert(session, complaint.id, deadline, "breach", due):
                     _breach(session, complaint, deadline, due)
                     report.breaches += 1
             elif today >= _previous_working_day(due):
-                if repository.record_alert(session, complaint.id, deadline, "reminder", due):
+                if deadline_store.record_alert(session, complaint.id, deadline, "reminder", due):
                     notify_officers(
                         session, complaint, desk_texts.reminder(complaint, deadline, due), kind=MessageKind.reminder
                     )
                     report.reminders += 1
-    for complaint in repository.complaints_awaiting_confirmation(session, now - timedelta(days=CONFIRMATION_DAYS)):
+    for complaint in deadline_store.complaints_awaiting_confirmation(session, now - timedelta(days=CONFIRMATION_DAYS)):
         complaint.status, complaint.closed_at = Status.ditutup.value, now
         _touch(session, complaint)
         _event(session, complaint, "status", SYSTEM, "tidak ada jawaban pelapor dalam 14 hari",
@@ -388,7 +385,7 @@ def _breach(session: Session, complaint: Complaint, deadline: str, due: date) ->
     text = desk_texts.breach(complaint, deadline, due)
     told = notify_officers(session, complaint, text, (OfficerRole.supervisor,), kind=MessageKind.breach)
     if not told:  # an agency without a supervisor: the national administrators step in
-        national = repository.national_queue(session)
+        national = agency_store.national_queue(session)
         notify_officers(
             session, complaint, text, (OfficerRole.admin, OfficerRole.supervisor), agency_id=national.id,
             kind=MessageKind.breach,

@@ -31,7 +31,8 @@ from pathlib import Path
 from bot.config import Settings, get_settings
 from bot.engine_process import EngineSupervisor, StopRequested, StopSignals
 from bot.logs import configure_logging
-from storage import repository
+from storage import agencies as agency_store
+from storage import officers as officer_store
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.models import OfficerRole
@@ -246,7 +247,7 @@ def seed(settings: Settings) -> None:
 def _seed_if_empty(settings: Settings) -> None:
     """A store without routing rules gets the pilot areas, so complaints reach agencies from the start."""
     with _session(settings) as session:
-        if repository.routing_rules(session):
+        if agency_store.routing_rules(session):
             return
     log.info("no routing rules yet: loading the pilot areas (aduan seed)")
     seed(settings)
@@ -254,7 +255,7 @@ def _seed_if_empty(settings: Settings) -> None:
 
 def agency_list(settings: Settings, args: argparse.Namespace) -> None:
     with _session(settings) as session:
-        for agency in repository.list_agencies(session):
+        for agency in agency_store.list_agencies(session):
             if args.region and agency.region_code != args.region:
                 continue
             print(f"{agency.code:<20} {agency.region_code or '-':<6} {agency.name}")
@@ -265,10 +266,10 @@ def route_set(settings: Settings, args: argparse.Namespace) -> None:
 
     category = ANY if args.category == ANY else Category(args.category).value
     with _session(settings) as session:
-        agency = repository.get_agency_by_code(session, args.agency)
+        agency = agency_store.get_agency_by_code(session, args.agency)
         if agency is None:
             raise SystemExit(f"no agency with code {args.agency}; see `aduan agency list`")
-        repository.set_routing_rule(session, agency_id=agency.id, category=category, region_code=args.region)
+        agency_store.set_routing_rule(session, agency_id=agency.id, category=category, region_code=args.region)
     print(f"{category} in {args.region} -> {args.agency}")
 
 
@@ -276,7 +277,7 @@ def route_list(settings: Settings, args: argparse.Namespace) -> None:
     from storage.models import Agency
 
     with _session(settings) as session:
-        for rule in repository.routing_rules(session):
+        for rule in agency_store.routing_rules(session):
             if args.region and rule.region_code != args.region:
                 continue
             print(f"{rule.region_code:<6} {rule.category:<24} {session.get(Agency, rule.agency_id).code}")
@@ -316,12 +317,12 @@ def officer_urn(settings: Settings, args: argparse.Namespace) -> None:
     with _session(settings) as session:
         _officer(session, args.officer)
         for raw in args.remove or []:
-            if not repository.remove_officer_urn(session, args.officer, raw.strip()):
+            if not officer_store.remove_officer_urn(session, args.officer, raw.strip()):
                 raise SystemExit(f"officer {args.officer} does not work on {raw}; see `aduan officer list`")
         for urn in urns:
-            if repository.officer_urn_taken(session, urn):
+            if officer_store.officer_urn_taken(session, urn):
                 raise SystemExit(f"{urn} is already an officer's address")
-            repository.add_officer_urn(session, args.officer, urn)
+            officer_store.add_officer_urn(session, args.officer, urn)
     if urns:
         print(f"officer {args.officer} now works on {', '.join(urns)}")
     for raw in args.remove or []:
@@ -330,9 +331,9 @@ def officer_urn(settings: Settings, args: argparse.Namespace) -> None:
 
 def agency_add(settings: Settings, args: argparse.Namespace) -> None:
     with _session(settings) as session:
-        if repository.get_agency_by_code(session, args.code):
+        if agency_store.get_agency_by_code(session, args.code):
             raise SystemExit(f"agency {args.code} exists already")
-        agency = repository.create_agency(
+        agency = agency_store.create_agency(
             session, code=args.code, name=args.name, region_code=args.region, short_name=args.short
         )
         print(f"agency {agency.code} created (id {agency.id})")
@@ -340,15 +341,15 @@ def agency_add(settings: Settings, args: argparse.Namespace) -> None:
 
 def officer_add(settings: Settings, args: argparse.Namespace) -> None:
     with _session(settings) as session:
-        agency = repository.get_agency_by_code(session, args.agency)
+        agency = agency_store.get_agency_by_code(session, args.agency)
         if agency is None:
             raise SystemExit(f"no agency with code {args.agency}; see `aduan agency add`")
         urns = _officer_urns(args.urn or [], settings)
-        officer = repository.create_officer(session, name=args.name, agency_id=agency.id, role=OfficerRole(args.role))
+        officer = officer_store.create_officer(session, name=args.name, agency_id=agency.id, role=OfficerRole(args.role))
         for urn in urns:
-            if repository.officer_urn_taken(session, urn):
+            if officer_store.officer_urn_taken(session, urn):
                 raise SystemExit(f"{urn} is already an officer's address")
-            repository.add_officer_urn(session, officer.id, urn)
+            officer_store.add_officer_urn(session, officer.id, urn)
         print(f"officer {officer.id} created ({officer.role} at {agency.code})")
 
 
@@ -364,7 +365,7 @@ def officer_token(settings: Settings, args: argparse.Namespace) -> None:
         officer = _officer(session, args.officer)
         if not officer.active:
             raise SystemExit(f"officer {args.officer} is deactivated: `aduan officer reactivate` first")
-        token = repository.issue_token(session, args.officer, label=args.label)
+        token = officer_store.issue_token(session, args.officer, label=args.label)
     # The only time the token is shown: it is stored hashed.
     print(token)
 
@@ -375,7 +376,7 @@ def officer_token_revoke(settings: Settings, args: argparse.Namespace) -> None:
         raise SystemExit(f"give at least {MIN_TOKEN_PREFIX} characters of the token (see `aduan officer list`)")
     with _session(settings) as session:
         _officer(session, args.officer)
-        revoked = repository.revoke_tokens(session, args.officer, prefix)
+        revoked = officer_store.revoke_tokens(session, args.officer, prefix)
     if prefix is not None and not revoked:
         raise SystemExit(f"officer {args.officer} has no active token starting with {prefix}")
     print(f"{revoked} token(s) of officer {args.officer} revoked")
@@ -385,14 +386,14 @@ def officer_list(settings: Settings, args: argparse.Namespace) -> None:
     from storage.models import Agency
 
     with _session(settings) as session:
-        for officer in repository.list_officers(session):
+        for officer in officer_store.list_officers(session):
             agency = session.get(Agency, officer.agency_id)
             state = "active" if officer.active else "INACTIVE"
             pin = "PIN set" if officer.pin_hash else "no PIN"
             print(f"{officer.id:>4} {officer.name} ({officer.role} at {agency.code}, {state}, {pin})")
-            for row in repository.urns_of_officer(session, officer.id):
+            for row in officer_store.urns_of_officer(session, officer.id):
                 print(f"       address {row.urn}")
-            for token in repository.tokens_of_officer(session, officer.id):
+            for token in officer_store.tokens_of_officer(session, officer.id):
                 if token.revoked_at is None:
                     print(f"       token   {token.prefix}... {token.label or ''}".rstrip())
 
@@ -401,7 +402,7 @@ def officer_active(settings: Settings, args: argparse.Namespace) -> None:
     active = args.action == "reactivate"
     with _session(settings) as session:
         _officer(session, args.officer)
-        revoked = repository.set_officer_active(session, args.officer, active)
+        revoked = officer_store.set_officer_active(session, args.officer, active)
     if active:
         print(f"officer {args.officer} reactivated (issue a new token if they need the API)")
     else:
@@ -434,7 +435,7 @@ def officer_pin(settings: Settings, args: argparse.Namespace) -> None:
         except pins.WeakPin as exc:
             raise SystemExit(f"PIN refused: {exc}; nothing changed") from None
     with _session(settings) as session:
-        repository.set_officer_pin(session, args.officer, pins.hash_pin(pin) if pin is not None else None)
+        officer_store.set_officer_pin(session, args.officer, pins.hash_pin(pin) if pin is not None else None)
     print(f"PIN of officer {args.officer} {'removed' if pin is None else 'set'}; wrong-PIN count and lock cleared")
 
 

@@ -10,12 +10,14 @@ from functools import lru_cache
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from storage.db import DEFAULT_DATABASE_URL
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     # store
-    database_url: str = Field(default="sqlite:///var/aduan.db", alias="DATABASE_URL")
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, alias="DATABASE_URL")
 
     # the app's HTTP server (simulator, REST API, action endpoint, provider webhooks)
     app_host: str = Field(default="127.0.0.1", alias="APP_HOST")

@@ -28,7 +28,11 @@ from bot.language import detect, switch_request
 from channels.base import IncomingMessage
 from channels.formatting import render
 from channels.urns import channel_of, provider_of, redact_urn
-from storage import repository
+from storage import contacts as contact_store
+from storage import messages as message_store
+from storage import officers as officer_store
+from storage import outbox as outbox_store
+from storage import pushes as push_store
 from storage.db import in_transaction
 from storage.models import ContactUrn, DialoguePush, Message, Officer
 
@@ -210,16 +214,16 @@ class Conversations:
     def _next(session: Session, urn_id: int) -> _Step | None:
         """What is next in a conversation: its oldest pending message and oldest untold push, and who it is."""
         # the message first: a push it may answer was written before it, so this read sees that push too
-        message = repository.next_pending_inbound(session, urn_id)
-        push = repository.next_pending_push(session, urn_id)
+        message = message_store.next_pending_inbound(session, urn_id)
+        push = push_store.next_pending_push(session, urn_id)
         if message is None and push is None:
             return None
         return _Step(
             message,
             push,
             session.get(ContactUrn, urn_id),
-            repository.citizen_language(session, urn_id),
-            repository.officer_of_urn(session, urn_id) if message is not None else None,
+            contact_store.citizen_language(session, urn_id),
+            officer_store.officer_of_urn(session, urn_id) if message is not None else None,
         )
 
     async def _step(self, step: _Step) -> tuple[list[int], bool]:
@@ -274,30 +278,30 @@ class Conversations:
             error = str(exc)
             metrics.increment("push_retries")
             logger.warning("telling the dialogue of push %s failed: %s", push.id, error)
-            await self._tx(lambda s: repository.mark_push_retry(s, push.id, error, retry_delay(push.attempts + 1)))
+            await self._tx(lambda s: push_store.mark_push_retry(s, push.id, error, retry_delay(push.attempts + 1)))
             return [], error
         except EngineRefused as exc:
             # the citizen has the push itself already (outbox); only the dialogue misses it
             refusal = str(exc)
             metrics.increment("pushes_refused")
             logger.error("Rasa refused push %s (%s): %s", push.id, push.intent, refusal)
-            await self._tx(lambda s: repository.mark_push_failed(s, push.id, refusal))
+            await self._tx(lambda s: push_store.mark_push_failed(s, push.id, refusal))
             return [], None
         except Exception as exc:  # a fault of ours (or of the store): logged, backed off
             metrics.increment("push_errors")
             logger.exception("telling the dialogue of push %s failed", push.id)
             error = f"{type(exc).__name__}: {exc}"
             delay = retry_delay(push.attempts + 1, first=FIRST_ERROR_DELAY)
-            await self._tx(lambda s: repository.mark_push_retry(s, push.id, error, delay))
+            await self._tx(lambda s: push_store.mark_push_retry(s, push.id, error, delay))
             return [], error
 
     @staticmethod
     def _store_push_replies(session: Session, push: DialoguePush, contact: ContactUrn, replies: list[dict]) -> list[int]:
-        repository.mark_push_told(session, push.id)
+        push_store.mark_push_told(session, push.id)
         parts = [part for text in bot_texts(replies) for part in render(channel_of(contact.urn), text)]
         if not parts:
             return []
-        out = repository.queue_outbound(
+        out = outbox_store.queue_outbound(
             session, urn_id=contact.id, channel=channel_of(contact.urn), provider=provider_of(contact.urn), texts=parts
         )
         return [m.id for m in out]
@@ -326,8 +330,8 @@ class Conversations:
 
         def store(session: Session) -> list[int]:
             if language != current:
-                repository.set_citizen_language(session, contact.id, language)
-            out = repository.queue_outbound(
+                contact_store.set_citizen_language(session, contact.id, language)
+            out = outbox_store.queue_outbound(
                 session,
                 urn_id=contact.id,
                 channel=message.channel,
@@ -335,7 +339,7 @@ class Conversations:
                 texts=parts,
                 reply_to_id=message.id,
             )
-            repository.mark_inbound_handled(session, message.id)
+            message_store.mark_inbound_handled(session, message.id)
             return [m.id for m in out]
 
         return await self._tx(store), True
@@ -343,7 +347,7 @@ class Conversations:
     @staticmethod
     def _reply_without_turn(session: Session, message: Message, contact: ContactUrn, text: str) -> list[int]:
         """Answer a message the app handles itself, and close it."""
-        out = repository.queue_outbound(
+        out = outbox_store.queue_outbound(
             session,
             urn_id=contact.id,
             channel=message.channel,
@@ -351,18 +355,18 @@ class Conversations:
             texts=render(message.channel, text),
             reply_to_id=message.id,
         )
-        repository.mark_inbound_handled(session, message.id)
+        message_store.mark_inbound_handled(session, message.id)
         return [m.id for m in out]
 
     @classmethod
     def _confirm_switch(cls, session: Session, message: Message, contact: ContactUrn, language: str) -> list[int]:
-        repository.set_citizen_language(session, contact.id, language)
+        contact_store.set_citizen_language(session, contact.id, language)
         return cls._reply_without_turn(session, message, contact, texts.language_switched(language))
 
     @classmethod
     def _acknowledge_media(cls, session: Session, message: Message, contact: ContactUrn) -> list[int]:
-        kinds = {a.kind for a in repository.attachments_of_message(session, message.id)}
-        language = repository.citizen_language(session, contact.id)
+        kinds = {a.kind for a in message_store.attachments_of_message(session, message.id)}
+        language = contact_store.citizen_language(session, contact.id)
         return cls._reply_without_turn(session, message, contact, texts.media_received(kinds, language))
 
     @staticmethod
@@ -377,7 +381,7 @@ class Conversations:
         """A turn that could not run: the message stays pending and is tried again later, with a growing delay."""
         attempts = message.attempts + 1  # counted on the message, whatever failed
         delay = retry_delay(attempts, first=first_delay or FIRST_RETRY_DELAY)
-        attempts = repository.mark_inbound_retry(session, message.id, error, delay)
+        attempts = message_store.mark_inbound_retry(session, message.id, error, delay)
         metrics.increment("turn_retries")
         if attempts == STUCK_AFTER_ATTEMPTS:  # said once; the message is still kept and tried
             metrics.increment("turns_stuck")
@@ -387,7 +391,7 @@ class Conversations:
             )
         if attempts == 1:
             # Tell the citizen once that we have the message, rather than leaving them in silence.
-            notice = repository.queue_outbound(
+            notice = outbox_store.queue_outbound(
                 session,
                 urn_id=contact.id,
                 channel=message.channel,
@@ -408,8 +412,8 @@ class Conversations:
         now = datetime.now(timezone.utc)
 
         def due(session: Session) -> list[int]:
-            inbound = repository.urns_with_due_inbound(session, now)
-            pushes = repository.urns_with_due_pushes(session, now)
+            inbound = message_store.urns_with_due_inbound(session, now)
+            pushes = push_store.urns_with_due_pushes(session, now)
             return list(dict.fromkeys(inbound + pushes))
 
         urn_ids = [urn_id for urn_id in await self._tx(due) if not self.busy(urn_id)]

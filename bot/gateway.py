@@ -13,7 +13,8 @@ from bot import casework, metrics
 from bot.conversation import Conversations, RasaClient
 from channels.dispatcher import Dispatcher
 from channels.registry import AdapterRegistry
-from storage import repository
+from storage import contacts as contact_store
+from storage import messages as message_store
 from storage.db import in_transaction
 from storage.models import Direction, Message, MessageStatus
 
@@ -97,17 +98,17 @@ class Gateway:
     async def record_delivery(self, provider: str, external_id: str, status: str, error: str | None):
         return await in_transaction(
             self.engine,
-            lambda s: repository.update_delivery_status(
+            lambda s: message_store.update_delivery_status(
                 s, provider=provider, external_id=external_id, status=status, error=error
             ),
         )
 
     async def mark_unreachable(self, urn: str) -> None:
-        await in_transaction(self.engine, lambda s: repository.mark_urn_unreachable(s, urn))
+        await in_transaction(self.engine, lambda s: contact_store.mark_urn_unreachable(s, urn))
 
     async def mark_reachable(self, urn: str) -> bool:
         """The address is back (a Telegram user unblocked the bot); True if it had been marked gone."""
-        return await in_transaction(self.engine, lambda s: repository.mark_urn_reachable(s, urn))
+        return await in_transaction(self.engine, lambda s: contact_store.mark_urn_reachable(s, urn))
 
     async def _retry_turns_forever(self) -> None:
         while True:
@@ -163,7 +164,7 @@ class Gateway:
 
     async def delivered_to(self, urn: str) -> list[Message]:
         def load(session: Session) -> list[Message]:
-            messages = repository.messages_for_urn(session, urn, Direction.outbound)
+            messages = message_store.messages_for_urn(session, urn, Direction.outbound)
             return [m for m in messages if m.status in _DELIVERED]
 
         return await in_transaction(self.engine, load)

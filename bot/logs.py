@@ -21,7 +21,7 @@ import queue
 import re
 import threading
 
-from channels import redaction
+from storage import redaction
 
 
 _SECRET_PARAMETER = re.compile(r"((?:token|auth_token|secret)=)[^&\s\"']+", re.IGNORECASE)

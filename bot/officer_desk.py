@@ -32,10 +32,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot import casework, desk_texts, pins
+from bot import casework, deadlines, desk_texts, pins
 from bot.casework import Actor, CaseworkError
 from channels.urns import redact_urn
-from storage import repository
+from storage import agencies as agency_store
+from storage import complaints as complaint_store
+from storage import deadlines as deadline_store
+from storage import officers as officer_store
 from storage.models import (
     RELAYED_KINDS,
     Agency,
@@ -128,16 +131,16 @@ def _is_help(text: str) -> bool:
 def _second_factor(session: Session, officer: Officer, message: Message, now: datetime) -> str | None:
     """None when the message may go on; otherwise the answer that refuses it. Wrong PINs are counted here."""
     check = message.pin_check
-    if check == PinCheck.locked.value or repository.pin_locked(officer, now):
+    if check == PinCheck.locked.value or officer_store.pin_locked(officer, now):
         return desk_texts.pin_locked(PIN_LOCK)
     if check == PinCheck.ok.value:
-        repository.clear_pin_failures(session, officer.id)
+        officer_store.clear_pin_failures(session, officer.id)
         return None
     if check == PinCheck.unset.value or officer.pin_hash is None:
         return desk_texts.pin_not_set()
     if check is None:
         return desk_texts.pin_required()
-    left = repository.record_pin_failure(session, officer.id, now, limit=PIN_FAILURE_LIMIT, lock=PIN_LOCK)
+    left = officer_store.record_pin_failure(session, officer.id, now, limit=PIN_FAILURE_LIMIT, lock=PIN_LOCK)
     if left > 0:
         return desk_texts.pin_wrong(left)
     logger.warning("officer %s: %d wrong PINs in a row, PIN commands locked", officer.id, PIN_FAILURE_LIMIT)
@@ -147,11 +150,11 @@ def _second_factor(session: Session, officer: Officer, message: Message, now: da
 
 def _alert_lockout(session: Session, officer: Officer, message: Message) -> None:
     """The agency's supervisors and the national admins learn that someone tried PINs on this address."""
-    national = repository.national_queue(session)
+    national = agency_store.national_queue(session)
     contacts = {
         c.id: c
-        for c in repository.officer_contacts(session, officer.agency_id, (OfficerRole.supervisor,))
-        + repository.officer_contacts(session, national.id, (OfficerRole.admin,))
+        for c in officer_store.officer_contacts(session, officer.agency_id, (OfficerRole.supervisor,))
+        + officer_store.officer_contacts(session, national.id, (OfficerRole.admin,))
         if c.id != message.urn_id  # that address has the answer already
     }
     if not contacts:
@@ -240,7 +243,7 @@ def _reroute(session: Session, request: Request, complaint: Complaint, rest: str
 
 def _detail(session: Session, complaint: Complaint) -> str:
     reporter = None if complaint.anonymous else session.get(ContactUrn, complaint.urn_id).urn
-    history = repository.complaint_history(session, complaint.id)
+    history = complaint_store.complaint_history(session, complaint.id)
     names = {
         e.actor_officer_id: session.get(Officer, e.actor_officer_id).name for e in history if e.actor_officer_id
     }
@@ -248,16 +251,16 @@ def _detail(session: Session, complaint: Complaint) -> str:
         complaint,
         session.get(Agency, complaint.agency_id),
         history,
-        repository.running_deadlines(complaint),
-        [alert.deadline for alert in repository.breaches_of(session, complaint.id)],
+        deadlines.running_deadlines(complaint),
+        [alert.deadline for alert in deadline_store.breaches_of(session, complaint.id)],
         reporter,
         names,
     )
 
 
 def _open_list(session: Session, officer: Officer) -> str:
-    complaints = repository.open_complaints_of_agency(session, officer.agency_id)
+    complaints = deadlines.agency_queue(session, officer.agency_id)
     rows = [
-        (c, repository.next_deadline(c), bool(repository.breaches_of(session, c.id))) for c in complaints
+        (c, deadlines.next_deadline(c), bool(deadline_store.breaches_of(session, c.id))) for c in complaints
     ]
     return desk_texts.open_list(rows)

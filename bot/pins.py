@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 
 from sqlmodel import Session
 
-from storage import repository
+from storage import messages as message_store
+from storage import officers as officer_store
 from storage.models import PinCheck
 
 MIN_DIGITS, MAX_DIGITS = 6, 12
@@ -96,12 +97,12 @@ def screen(session: Session, urn: str, text: str, now: datetime | None = None) -
     redacted, pin = extract(text)
     if pin is None:
         return text, None
-    officer = repository.officer_of_address(session, urn)
+    officer = officer_store.officer_of_address(session, urn)
     if officer is None:
         return text, None
     if not officer.active:  # a deactivated officer is a citizen now; their PIN is still nobody's business
         return redacted, None
-    if repository.pin_locked(officer, now or datetime.now(timezone.utc)):
+    if officer_store.pin_locked(officer, now or datetime.now(timezone.utc)):
         return redacted, PinCheck.locked.value
     if officer.pin_hash is None:
         return redacted, PinCheck.unset.value
@@ -109,6 +110,6 @@ def screen(session: Session, urn: str, text: str, now: datetime | None = None) -
 
 
 def record_inbound(session: Session, *, urn: str, text: str, **message) -> tuple:
-    """``repository.record_inbound`` after the PIN screen: what every front door stores a message with."""
+    """``message_store.record_inbound`` after the PIN screen: what every front door stores a message with."""
     stored, check = screen(session, urn, text)
-    return repository.record_inbound(session, urn=urn, text=stored, pin_check=check, **message)
+    return message_store.record_inbound(session, urn=urn, text=stored, pin_check=check, **message)

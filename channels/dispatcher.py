@@ -22,7 +22,9 @@ from sqlmodel import Session
 from channels.base import OutgoingMessage, SendOutcome, SendResult
 from channels.registry import AdapterRegistry, NoAdapter
 from channels.urns import redact_urn
-from storage import repository
+from storage import contacts as contact_store
+from storage import messages as message_store
+from storage import outbox as outbox_store
 from storage.db import in_transaction
 
 logger = logging.getLogger(__name__)
@@ -79,10 +81,10 @@ class Dispatcher:
             now = datetime.now(timezone.utc)
 
             def claim(session):
-                claimed = repository.claim_outbox(session, now=now, lease=LEASE, message_ids=message_ids)
+                claimed = outbox_store.claim_outbox(session, now=now, lease=LEASE, message_ids=message_ids)
                 # WhatsApp's 24-hour window needs to know when the citizen last wrote
                 last_inbound = {
-                    contact.id: repository.last_inbound_at(session, contact.id)
+                    contact.id: message_store.last_inbound_at(session, contact.id)
                     for _, message, contact in claimed
                     if message.channel == "whatsapp"
                 }
@@ -116,7 +118,7 @@ class Dispatcher:
             )
             if result.outcome is not SendOutcome.sent:
                 for later, _, _ in rows[index + 1 :]:  # keep their order: they go after this one
-                    await in_transaction(self._engine, lambda s, item_id=later.id: repository.release_claim(s, item_id))
+                    await in_transaction(self._engine, lambda s, item_id=later.id: outbox_store.release_claim(s, item_id))
                 break
             sent += 1
         return sent
@@ -134,17 +136,17 @@ class Dispatcher:
 
     def _record(self, session: Session, item_id: int, previous_attempts: int, urn: str, result: SendResult) -> None:
         if result.outcome is SendOutcome.sent:
-            repository.mark_sent(session, item_id, external_id=result.external_id, status=result.status)
+            outbox_store.mark_sent(session, item_id, external_id=result.external_id, status=result.status)
             return
         attempts = previous_attempts + 1
         if result.outcome is SendOutcome.recipient_gone:
-            repository.mark_urn_unreachable(session, urn)
+            contact_store.mark_urn_unreachable(session, urn)
         # Being throttled is not an error of the message: it does not use up its attempts.
         give_up = result.outcome in (SendOutcome.permanent, SendOutcome.recipient_gone) or (
             result.outcome is SendOutcome.retry and attempts >= self._max_attempts
         )
         retry_in = None if give_up else (result.retry_after or backoff(attempts))
-        repository.mark_send_failed(session, item_id, error=result.error or result.outcome.value, retry_in=retry_in)
+        outbox_store.mark_send_failed(session, item_id, error=result.error or result.outcome.value, retry_in=retry_in)
         logger.warning(
             "send to %s failed (%s, attempt %d)%s: %s",
             redact_urn(urn),

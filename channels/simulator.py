@@ -11,7 +11,13 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field, field_validator
 
-from channels.base import IncomingMessage, OutgoingMessage, SendOutcome, SendResult, clean_text
+from channels.base import (
+    IncomingMessage,
+    OutgoingMessage,
+    SendOutcome,
+    SendResult,
+    clean_text,
+)
 from channels.urns import SIMULATOR_SCHEMES, InvalidAddress, make_urn
 
 

@@ -19,9 +19,22 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, Response
 from telegram import Bot, KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
-from channels.base import IncomingMessage, MediaItem, OutgoingMessage, SendOutcome, SendResult
+from channels.base import (
+    IncomingMessage,
+    MediaItem,
+    OutgoingMessage,
+    SendOutcome,
+    SendResult,
+)
 from channels.media import MAX_BYTES, MediaUnavailable
 from channels.urns import make_urn, split_urn
 from channels.webhooks import read_body

@@ -25,7 +25,13 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from channels.base import IncomingMessage, MediaItem, OutgoingMessage, SendOutcome, SendResult
+from channels.base import (
+    IncomingMessage,
+    MediaItem,
+    OutgoingMessage,
+    SendOutcome,
+    SendResult,
+)
 from channels.media import MAX_BYTES, MediaUnavailable
 from channels.urns import InvalidAddress, make_urn, split_urn
 from channels.webhooks import public_url, read_body

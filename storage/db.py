@@ -23,6 +23,9 @@ IDLE_PING_SECONDS = 30.0
 RECYCLE_SECONDS = 3600
 
 
+DEFAULT_DATABASE_URL = "sqlite:///var/aduan.db"  # the embedded store of a local run
+
+
 def make_engine(database_url: str, *, echo: bool = False) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":

@@ -17,8 +17,12 @@ from datetime import date, datetime, timezone
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot import pins
-from storage import repository
+from bot import filing, pins
+from storage import agencies as agency_store
+from storage import complaints as complaint_store
+from storage import contacts as contact_store
+from storage import messages as message_store
+from storage import officers as officer_store
 from storage.models import (
     Category,
     Complaint,
@@ -72,18 +76,18 @@ OFFICER_NAME = "Budi Santoso"
 
 
 def officer(session: Session, *, agency_id: int, role: OfficerRole, urns: tuple[str, ...], name: str = "Petugas") -> Officer:
-    row = repository.create_officer(session, name=name, agency_id=agency_id, role=role)
+    row = officer_store.create_officer(session, name=name, agency_id=agency_id, role=role)
     for urn in urns:
-        repository.add_officer_urn(session, row.id, urn)
+        officer_store.add_officer_urn(session, row.id, urn)
     return row
 
 
 def build_world(session: Session) -> World:
-    pupr = repository.create_agency(session, code="PUPR-3404", name=PUPR_NAME, region_code="34.04")
-    dlh = repository.create_agency(session, code="DLH-3404", name=DLH_NAME, region_code="34.04")
-    national = repository.national_queue(session)
-    repository.set_routing_rule(session, agency_id=pupr.id, category="infrastruktur", region_code="34.04")
-    repository.set_routing_rule(session, agency_id=dlh.id, category="lingkungan", region_code="34.04")
+    pupr = agency_store.create_agency(session, code="PUPR-3404", name=PUPR_NAME, region_code="34.04")
+    dlh = agency_store.create_agency(session, code="DLH-3404", name=DLH_NAME, region_code="34.04")
+    national = agency_store.national_queue(session)
+    agency_store.set_routing_rule(session, agency_id=pupr.id, category="infrastruktur", region_code="34.04")
+    agency_store.set_routing_rule(session, agency_id=dlh.id, category="lingkungan", region_code="34.04")
     pupr_officer = officer(
         session, agency_id=pupr.id, role=OfficerRole.officer, urns=(PUPR_OFFICER_URN, PUPR_OFFICER_URN_2),
         name=OFFICER_NAME,
@@ -107,7 +111,7 @@ def build_world(session: Session) -> World:
     )
 
 
-def new_complaint(urn: str = CITIZEN_URN, **overrides) -> repository.NewComplaint:
+def new_complaint(urn: str = CITIZEN_URN, **overrides) -> complaint_store.NewComplaint:
     fields = dict(
         urn=urn,
         channel="sms",
@@ -120,11 +124,11 @@ def new_complaint(urn: str = CITIZEN_URN, **overrides) -> repository.NewComplain
         anonymous=False,
     )
     fields.update(overrides)
-    return repository.NewComplaint(**fields)
+    return complaint_store.NewComplaint(**fields)
 
 
 def file(session: Session, urn: str = CITIZEN_URN, today: date = FILED_ON, **overrides) -> Complaint:
-    return repository.file_complaint(session, new_complaint(urn, **overrides), today=today)
+    return filing.file_complaint(session, new_complaint(urn, **overrides), today=today)
 
 
 def inbound(session: Session, urn: str, text: str, reply_to_id: int | None = None) -> Message:
@@ -140,7 +144,7 @@ def inbound(session: Session, urn: str, text: str, reply_to_id: int | None = Non
 
 
 def outbound(session: Session, urn: str) -> list[Message]:
-    return repository.messages_for_urn(session, urn, Direction.outbound)
+    return message_store.messages_for_urn(session, urn, Direction.outbound)
 
 
 def outbound_text(session: Session, urn: str) -> str:
@@ -153,11 +157,11 @@ def officer_facing_texts(session: Session) -> list[str]:
 
 
 def events(session: Session, complaint_id: int) -> list[ComplaintEvent]:
-    return repository.complaint_history(session, complaint_id)
+    return complaint_store.complaint_history(session, complaint_id)
 
 
 def pushes(session: Session, urn: str = CITIZEN_URN) -> list[tuple[str, dict]]:
-    contact = repository.get_urn(session, urn)
+    contact = contact_store.get_urn(session, urn)
     rows = session.exec(select(DialoguePush).where(DialoguePush.urn_id == contact.id).order_by(col(DialoguePush.id))).all()
     return [(p.intent, json.loads(p.entities)) for p in rows]
 
@@ -176,7 +180,7 @@ def _count(session: Session, model) -> int:
 def snapshot(session: Session, ticket: str) -> dict:
     """Everything a change of this complaint could write: compared before and after a refused request."""
     session.expire_all()
-    complaint = repository.get_complaint(session, ticket)
+    complaint = complaint_store.get_complaint(session, ticket)
     return {
         "status": complaint.status,
         "agency_id": complaint.agency_id,

@@ -7,9 +7,12 @@ from datetime import date
 import pytest
 from fastapi.testclient import TestClient
 
+from bot import filing
 from bot.app import create_app
 from bot.config import Settings
-from storage import repository
+from storage import agencies as agency_store
+from storage import complaints as complaint_store
+from storage import officers as officer_store
 from storage.db import session_scope
 from storage.models import Category, Complaint, OfficerRole
 from storage.tickets import format_ticket
@@ -17,15 +20,15 @@ from storage.tickets import format_ticket
 
 def officer_token(engine, *, agency_code: str, role: OfficerRole) -> str:
     with session_scope(engine) as session:
-        agency = repository.get_agency_by_code(session, agency_code) or repository.create_agency(
+        agency = agency_store.get_agency_by_code(session, agency_code) or agency_store.create_agency(
             session, code=agency_code, name=f"Dinas {agency_code}"
         )
-        officer = repository.create_officer(session, name="Petugas", agency_id=agency.id, role=role)
-        return repository.issue_token(session, officer.id)
+        officer = officer_store.create_officer(session, name="Petugas", agency_id=agency.id, role=role)
+        return officer_store.issue_token(session, officer.id)
 
 
 def file(engine, urn="sim-sms:+6281234567890", anonymous=False, **overrides) -> Complaint:
-    new = repository.NewComplaint(
+    new = complaint_store.NewComplaint(
         urn=urn,
         channel="sms",
         description="Lampu jalan mati sejak 2 minggu",
@@ -37,7 +40,7 @@ def file(engine, urn="sim-sms:+6281234567890", anonymous=False, **overrides) -> 
         anonymous=anonymous,
     )
     with session_scope(engine) as session:
-        return repository.file_complaint(session, new, today=date(2026, 11, 27))
+        return filing.file_complaint(session, new, today=date(2026, 11, 27))
 
 
 @pytest.fixture
@@ -129,9 +132,7 @@ def test_listing_filters_and_pages(client, store):
 
 def test_a_long_list_is_counted_only_so_far(client, store, monkeypatch):
     """Counting stops at LIST_COUNT_LIMIT (or the end of the page asked for): `total` is then "this many or more"."""
-    from storage import repository
-
-    monkeypatch.setattr(repository, "LIST_COUNT_LIMIT", 3)
+    monkeypatch.setattr(complaint_store, "LIST_COUNT_LIMIT", 3)
     for _ in range(6):
         file(store)
     token = officer_token(store, agency_code="NASIONAL", role=OfficerRole.officer)

@@ -11,14 +11,16 @@ from zoneinfo import ZoneInfo
 import pytest
 from fastapi.testclient import TestClient
 
+from bot import pins
 from bot.app import create_app
 from bot.config import Settings
-from bot import pins
-from storage import repository
+from bot.workdays import add_working_days
+from storage import agencies as agency_store
+from storage import contacts as contact_store
+from storage import officers as officer_store
 from storage.db import session_scope
 from storage.models import Officer
 from storage.tickets import format_ticket
-from storage.workdays import add_working_days
 from tests.casework_support import (
     CITIZEN_DIGITS,
     CITIZEN_URN,
@@ -64,7 +66,7 @@ def filed(store, **overrides):
 
 def token_of(store, officer_id: int) -> dict[str, str]:
     with session_scope(store) as session:
-        return {"Authorization": f"Bearer {repository.issue_token(session, officer_id)}"}
+        return {"Authorization": f"Bearer {officer_store.issue_token(session, officer_id)}"}
 
 
 def snap(store, ticket: str) -> dict:
@@ -254,8 +256,8 @@ def test_agencies_and_rules_are_read_by_officers_and_changed_by_admins_only(clie
     for headers in (officer, supervisor):
         assert client.put("/api/v1/routing-rules", json=rule, headers=headers).status_code == 403
     with session_scope(store) as session:
-        assert repository.get_agency_by_code(session, "DINKES-3404") is None
-        assert len(repository.routing_rules(session)) == 2
+        assert agency_store.get_agency_by_code(session, "DINKES-3404") is None
+        assert len(agency_store.routing_rules(session)) == 2
 
     assert client.post("/api/v1/agencies", json=new, headers=admin).status_code == 201
     assert client.post("/api/v1/agencies", json=new, headers=admin).status_code == 409
@@ -265,7 +267,7 @@ def test_agencies_and_rules_are_read_by_officers_and_changed_by_admins_only(clie
     assert rule in client.get("/api/v1/routing-rules", headers=officer).json()
     complaint = filed(store, category="kesehatan", description="Puskesmas tutup saat jam layanan")
     with session_scope(store) as session:
-        assert repository.get_agency_by_code(session, "DINKES-3404").id == complaint.agency_id
+        assert agency_store.get_agency_by_code(session, "DINKES-3404").id == complaint.agency_id
 
 
 # ---------------------------------------------------------------- officers: revocation (admins only)
@@ -286,7 +288,7 @@ def test_only_admins_manage_officers(client, store, world):
 def test_admins_list_officers_with_redacted_addresses_and_no_secrets(client, store, world):
     headers = token_of(store, world.national_admin_id)
     with session_scope(store) as session:
-        repository.set_officer_pin(session, world.pupr_officer_id, pins.hash_pin("640172"))
+        officer_store.set_officer_pin(session, world.pupr_officer_id, pins.hash_pin("640172"))
     listed = {o["id"]: o for o in client.get("/api/v1/officers", headers=headers).json()}
     officer = listed[world.pupr_officer_id]
     assert (officer["agency"], officer["role"], officer["active"], officer["pin_set"]) == ("PUPR-3404", "officer", True, True)
@@ -306,8 +308,8 @@ def test_an_admin_deactivates_an_officer_and_their_token_stops_working(client, s
     assert response.status_code == 200 and response.json()["active"] is False
     assert client.get("/api/v1/complaints", headers=officer).status_code == 401
     with session_scope(store) as session:
-        contact = repository.get_or_create_urn(session, PUPR_OFFICER_URN)
-        assert repository.officer_of_urn(session, contact.id) is None
+        contact = contact_store.get_or_create_urn(session, PUPR_OFFICER_URN)
+        assert officer_store.officer_of_urn(session, contact.id) is None
     assert client.post(f"/api/v1/officers/{world.pupr_officer_id}/reactivate", headers=admin).json()["active"] is True
     assert client.get("/api/v1/complaints", headers=officer).status_code == 401  # its token was revoked
     assert client.post(f"/api/v1/officers/{world.national_admin_id}/deactivate", headers=admin).status_code == 409
@@ -323,8 +325,8 @@ def test_an_admin_removes_an_officers_address(client, store, world):
     assert response.status_code == 200
     assert [a["id"] for a in response.json()["addresses"]] != [] and second not in response.json()["addresses"]
     with session_scope(store) as session:
-        assert not repository.officer_urn_taken(session, PUPR_OFFICER_URN_2)
-        assert repository.officer_urn_taken(session, PUPR_OFFICER_URN)
+        assert not officer_store.officer_urn_taken(session, PUPR_OFFICER_URN_2)
+        assert officer_store.officer_urn_taken(session, PUPR_OFFICER_URN)
     again = client.delete(f"/api/v1/officers/{world.pupr_officer_id}/addresses/{second['id']}", headers=admin)
     assert again.status_code == 404
 

@@ -18,9 +18,12 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
+from bot import filing
 from bot.app import create_app
 from bot.config import Settings
-from storage import repository
+from storage import agencies as agency_store
+from storage import complaints as complaint_store
+from storage import officers as officer_store
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.models import Category, OfficerRole
@@ -57,16 +60,16 @@ def target(request, tmp_path_factory):
     upgrade(url)
     engine = make_engine(url)
     with session_scope(engine) as session:
-        agency = repository.create_agency(session, code="PUPR-3404", name="Dinas PUPR Kabupaten Sleman", region_code="34.04")
-        repository.set_routing_rule(session, agency_id=agency.id, category="infrastruktur", region_code="34.04")
-        admin = repository.create_officer(
-            session, name="Admin", agency_id=repository.national_queue(session).id, role=OfficerRole.admin
+        agency = agency_store.create_agency(session, code="PUPR-3404", name="Dinas PUPR Kabupaten Sleman", region_code="34.04")
+        agency_store.set_routing_rule(session, agency_id=agency.id, category="infrastruktur", region_code="34.04")
+        admin = officer_store.create_officer(
+            session, name="Admin", agency_id=agency_store.national_queue(session).id, role=OfficerRole.admin
         )
-        other = repository.create_officer(session, name="Petugas", agency_id=agency.id, role=OfficerRole.officer)
-        token = repository.issue_token(session, admin.id)
-        complaint = repository.file_complaint(
+        other = officer_store.create_officer(session, name="Petugas", agency_id=agency.id, role=OfficerRole.officer)
+        token = officer_store.issue_token(session, admin.id)
+        complaint = filing.file_complaint(
             session,
-            repository.NewComplaint(
+            complaint_store.NewComplaint(
                 urn="sim-sms:+6281234567890", channel="sms", description="Jalan berlubang di depan SD",
                 category=Category.infrastruktur, province_code="34", region_code="34.04", district_code="34.04.07",
                 address="Mlati, Sleman",

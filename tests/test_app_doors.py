@@ -130,7 +130,7 @@ def test_the_holiday_calendar_is_loaded_at_start_up_not_during_the_first_filing(
     # during a citizen's filing, it stalled the event loop for everyone (docs/benchmarks.md section 5)
     from datetime import date
 
-    from storage import workdays
+    from bot import workdays
 
     workdays._holidays_of.cache_clear()
     settings = Settings(DATABASE_URL=sqlite_url, RASA_URL="http://127.0.0.1:9", RASA_TOKEN="t", ACTIONS_TOKEN=TOKEN)

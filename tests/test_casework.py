@@ -11,11 +11,15 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from bot import casework, seed
+from bot import casework, deadlines, routing, seed
 from bot.actions.thread import parse_feedback
 from bot.casework import Actor, CaseworkError
 from channels.base import MediaItem
-from storage import repository
+from storage import agencies as agency_store
+from storage import complaints as complaint_store
+from storage import contacts as contact_store
+from storage import deadlines as deadline_store
+from storage import messages as message_store
 from storage.db import session_scope
 from storage.models import ANY, Complaint, Officer, RoutingRule
 from storage.tickets import format_ticket
@@ -57,7 +61,7 @@ def officer_actor(session, officer_id: int) -> Actor:
 
 def forward(engine, world, ticket: str, today: date) -> Complaint:
     with session_scope(engine) as session:
-        complaint = repository.get_complaint(session, ticket)
+        complaint = complaint_store.get_complaint(session, ticket)
         return casework.change_status(
             session, complaint, "diteruskan", actor=officer_actor(session, world.pupr_officer_id), note=None, today=today
         )
@@ -65,7 +69,7 @@ def forward(engine, world, ticket: str, today: date) -> Complaint:
 
 def set_status(engine, world, ticket: str, status: str, today: date, note: str | None = None, officer_id=None):
     with session_scope(engine) as session:
-        complaint = repository.get_complaint(session, ticket)
+        complaint = complaint_store.get_complaint(session, ticket)
         return casework.change_status(
             session, complaint, status, actor=officer_actor(session, officer_id or world.pupr_officer_id),
             note=note, today=today,
@@ -85,12 +89,12 @@ def test_the_most_specific_routing_rule_wins(engine):
             ("PROV-ANY", ANY, "34"),
             ("ALL-CAT", "pungli_korupsi", ANY),
         ]:
-            agency = repository.create_agency(session, code=code, name=f"Instansi {code}")
-            repository.set_routing_rule(session, agency_id=agency.id, category=category, region_code=region)
+            agency = agency_store.create_agency(session, code=code, name=f"Instansi {code}")
+            agency_store.set_routing_rule(session, agency_id=agency.id, category=category, region_code=region)
             codes[code] = agency.id
 
         def route(category, region_code, province_code="34"):
-            return repository.route(session, category=category, region_code=region_code, province_code=province_code).code
+            return routing.route(session, category=category, region_code=region_code, province_code=province_code).code
 
         assert route("infrastruktur", "34.04") == "KAB-CAT"  # kab/kota + category
         assert route("lingkungan", "34.04") == "KAB-ANY"  # kab/kota + any beats province + any
@@ -119,14 +123,14 @@ def test_the_seed_creates_the_pilot_agencies_and_routes_to_them(engine):
         report = seed.load(session)
     assert report.agencies_created > 100 and report.rules >= report.agencies_created
     with session_scope(engine) as session:
-        pupr = repository.get_agency_by_code(session, "PUPR-3404")
+        pupr = agency_store.get_agency_by_code(session, "PUPR-3404")
         assert pupr is not None and "Sleman" in pupr.name and pupr.region_code == "34.04"
-        assert "Sleman" in repository.get_agency_by_code(session, "SETDA-3404").name
-        province = repository.get_agency_by_code(session, "SETDAPROV-34")
+        assert "Sleman" in agency_store.get_agency_by_code(session, "SETDA-3404").name
+        province = agency_store.get_agency_by_code(session, "SETDAPROV-34")
         assert province is not None and province.region_code == "34"
 
         def route(category, region_code, province_code):
-            return repository.route(session, category=category, region_code=region_code, province_code=province_code).code
+            return routing.route(session, category=category, region_code=region_code, province_code=province_code).code
 
         assert route("infrastruktur", "34.04", "34") == "PUPR-3404"
         assert route("lainnya", "34.04", "34") == "SETDA-3404"
@@ -143,22 +147,22 @@ def test_the_seed_creates_the_pilot_agencies_and_routes_to_them(engine):
 def test_loading_the_seed_again_changes_nothing_and_keeps_what_was_added_by_hand(engine):
     with session_scope(engine) as session:
         seed.load(session)
-        agencies = len(repository.list_agencies(session))
-        rules = len(repository.routing_rules(session))
-        own = repository.create_agency(session, code="BPBD-34", name="BPBD DIY", region_code="34")
-        repository.set_routing_rule(session, agency_id=own.id, category="lingkungan", region_code="34")
-        renamed = repository.get_agency_by_code(session, "SETDA-3404")
+        agencies = len(agency_store.list_agencies(session))
+        rules = len(agency_store.routing_rules(session))
+        own = agency_store.create_agency(session, code="BPBD-34", name="BPBD DIY", region_code="34")
+        agency_store.set_routing_rule(session, agency_id=own.id, category="lingkungan", region_code="34")
+        renamed = agency_store.get_agency_by_code(session, "SETDA-3404")
         renamed.name = "Nama lama"
         session.add(renamed)
     with session_scope(engine) as session:
         report = seed.load(session)
     assert (report.agencies_created, report.agencies_updated) == (0, 1)
     with session_scope(engine) as session:
-        assert len(repository.list_agencies(session)) == agencies + 1
-        assert len(repository.routing_rules(session)) == rules + 1
-        assert "Sleman" in repository.get_agency_by_code(session, "SETDA-3404").name
-        assert repository.route(session, category="lingkungan", region_code=None, province_code="34").code == "BPBD-34"
-        assert repository.route(session, category="infrastruktur", region_code="34.04", province_code="34").code == "PUPR-3404"
+        assert len(agency_store.list_agencies(session)) == agencies + 1
+        assert len(agency_store.routing_rules(session)) == rules + 1
+        assert "Sleman" in agency_store.get_agency_by_code(session, "SETDA-3404").name
+        assert routing.route(session, category="lingkungan", region_code=None, province_code="34").code == "BPBD-34"
+        assert routing.route(session, category="infrastruktur", region_code="34.04", province_code="34").code == "PUPR-3404"
     with session_scope(engine) as session:
         again = seed.load(session)
         assert (again.agencies_created, again.agencies_updated) == (0, 0)
@@ -170,7 +174,7 @@ def test_loading_the_seed_again_changes_nothing_and_keeps_what_was_added_by_hand
 
 def test_a_new_complaint_is_announced_to_every_active_officer_of_its_agency(engine, world):
     with session_scope(engine) as session:
-        repository.record_inbound(
+        message_store.record_inbound(
             session, urn=CITIZEN_URN, channel="sms", provider="simulator", text="(foto)",
             attachments=[MediaItem(kind="image", url="https://example.test/1.jpg", content_type="image/jpeg"),
                          MediaItem(kind="location", latitude=-7.7512345, longitude=110.3398765)],
@@ -211,13 +215,13 @@ def test_an_anonymous_reporter_never_appears_in_any_officer_facing_text(engine, 
         casework.announce_new_complaint(session, complaint)
     forward(engine, world, complaint.ticket, date(2026, 12, 1))
     with session_scope(engine) as session:
-        complaint = repository.get_complaint(session, complaint.ticket)
+        complaint = complaint_store.get_complaint(session, complaint.ticket)
         casework.relay_citizen_answer(session, complaint, "Lubangnya makin besar")
     with session_scope(engine) as session:
         casework.run_clock(session, utc(2026, 12, 7, 3))  # reminder
         casework.run_clock(session, utc(2026, 12, 9, 3))  # breach
     with session_scope(engine) as session:
-        complaint = repository.get_complaint(session, complaint.ticket)
+        complaint = complaint_store.get_complaint(session, complaint.ticket)
         casework.reroute(session, complaint, "DLH-3404", actor=officer_actor(session, world.pupr_officer_id),
                          note=None, today=date(2026, 12, 9))
     with session_scope(engine) as session:
@@ -235,7 +239,7 @@ def test_forwarding_starts_the_agency_clock_and_tells_the_citizen(engine, world)
         complaint = file(session)
     forward(engine, world, complaint.ticket, date(2026, 12, 1))  # Tuesday
     with session_scope(engine) as session:
-        complaint = repository.get_complaint(session, complaint.ticket)
+        complaint = complaint_store.get_complaint(session, complaint.ticket)
         assert complaint.status == "diteruskan"
         assert complaint.followup_due == date(2026, 12, 8)  # 5 working days
         assert complaint.resolve_due == date(2026, 12, 31)  # infrastruktur: 21, across Christmas
@@ -253,7 +257,7 @@ def test_the_resolution_target_is_14_working_days_unless_the_category_sets_anoth
     with session_scope(engine) as session:
         complaint = file(session, category="lingkungan", description="Sampah liar di bantaran sungai")
     with session_scope(engine) as session:
-        complaint = repository.get_complaint(session, complaint.ticket)
+        complaint = complaint_store.get_complaint(session, complaint.ticket)
         casework.change_status(session, complaint, "diteruskan", actor=officer_actor(session, world.dlh_officer_id),
                                note=None, today=date(2026, 12, 1))
         assert complaint.followup_due == date(2026, 12, 8)
@@ -265,7 +269,7 @@ def test_working_days_skip_weekends_and_christmas(engine, world):
         complaint = file(session, today=date(2026, 12, 17))
     forward(engine, world, complaint.ticket, date(2026, 12, 18))  # Friday
     with session_scope(engine) as session:
-        complaint = repository.get_complaint(session, complaint.ticket)
+        complaint = complaint_store.get_complaint(session, complaint.ticket)
         # Mon 21, Tue 22, Wed 23, Thu 24, (Fri 25 Christmas, weekend), Mon 28
         assert complaint.followup_due == date(2026, 12, 28)
 
@@ -278,7 +282,7 @@ def test_selesai_asks_the_citizen_to_confirm_and_rate(engine, world):
         before = len(outbound(session, CITIZEN_URN))
     set_status(engine, world, complaint.ticket, "selesai", date(2026, 12, 3), note="Lubang sudah ditambal")
     with session_scope(engine) as session:
-        complaint = repository.get_complaint(session, complaint.ticket)
+        complaint = complaint_store.get_complaint(session, complaint.ticket)
         assert complaint.status == "selesai" and complaint.resolved_at is not None
         assert complaint.followed_up_at is not None
         text = " ".join(m.text for m in outbound(session, CITIZEN_URN)[before:])
@@ -291,7 +295,7 @@ def test_selesai_asks_the_citizen_to_confirm_and_rate(engine, world):
 def test_a_status_push_is_in_the_citizens_language(engine, world):
     with session_scope(engine) as session:
         complaint = file(session, language="en")
-        repository.set_citizen_language(session, complaint.urn_id, "en")
+        contact_store.set_citizen_language(session, complaint.urn_id, "en")
     forward(engine, world, complaint.ticket, date(2026, 12, 1))
     set_status(engine, world, complaint.ticket, "ditolak", date(2026, 12, 2), note="Bukan jalan kabupaten")
     with session_scope(engine) as session:
@@ -322,7 +326,7 @@ def test_a_refused_status_change_changes_nothing(engine, world, path, target, co
     with session_scope(engine) as session:
         before = snapshot(session, complaint.ticket)
         with pytest.raises(CaseworkError) as refused:
-            casework.change_status(session, repository.get_complaint(session, complaint.ticket), target,
+            casework.change_status(session, complaint_store.get_complaint(session, complaint.ticket), target,
                                    actor=officer_actor(session, world.pupr_officer_id), note="  ", today=date(2026, 12, 2))
     assert refused.value.code == code
     assert format_ticket(complaint.ticket) in refused.value.message or code == "reason_required"
@@ -336,7 +340,7 @@ def test_a_change_and_everything_it_causes_are_one_transaction(engine, world):
         before = snapshot(session, complaint.ticket)
     with pytest.raises(RuntimeError):
         with session_scope(engine) as session:
-            forward_in = repository.get_complaint(session, complaint.ticket)
+            forward_in = complaint_store.get_complaint(session, complaint.ticket)
             casework.change_status(session, forward_in, "diteruskan", actor=officer_actor(session, world.pupr_officer_id),
                                    note=None, today=date(2026, 12, 1))
             assert snapshot(session, complaint.ticket) != before
@@ -354,7 +358,7 @@ def test_an_officer_reply_reaches_the_citizen_through_the_bot(engine, world):
         casework.reply_to_citizen(session, complaint, actor=officer_actor(session, world.pupr_officer_id),
                                   text="  Mohon kirim foto lubangnya  ")
     with session_scope(engine) as session:
-        complaint = repository.get_complaint(session, complaint.ticket)
+        complaint = complaint_store.get_complaint(session, complaint.ticket)
         text = outbound_text(session, CITIZEN_URN)
         assert "Mohon kirim foto lubangnya" in text and PUPR_NAME in text and format_ticket(complaint.ticket) in text
         assert pushes(session) == [("EXTERNAL_officer_reply", {"ticket": complaint.ticket})]
@@ -375,7 +379,7 @@ def test_an_empty_reply_or_a_reply_on_a_closed_complaint_is_refused(engine, worl
         with pytest.raises(CaseworkError) as empty:
             casework.reply_to_citizen(session, open_one, actor=officer_actor(session, world.pupr_officer_id), text="   ")
         with pytest.raises(CaseworkError) as closed:
-            casework.reply_to_citizen(session, repository.get_complaint(session, complaint.ticket),
+            casework.reply_to_citizen(session, complaint_store.get_complaint(session, complaint.ticket),
                                       actor=officer_actor(session, world.pupr_officer_id), text="Halo")
         assert (empty.value.code, closed.value.code) == ("empty", "closed")
         assert snapshot(session, open_one.ticket) == before
@@ -386,12 +390,12 @@ def test_a_reroute_moves_the_complaint_and_tells_the_new_agency_and_the_citizen(
         complaint = file(session)
     forward(engine, world, complaint.ticket, date(2026, 12, 1))
     with session_scope(engine) as session:
-        complaint = repository.get_complaint(session, complaint.ticket)
+        complaint = complaint_store.get_complaint(session, complaint.ticket)
         target = casework.reroute(session, complaint, " dlh-3404 ", actor=officer_actor(session, world.pupr_officer_id),
                                   note="sampah, bukan jalan", today=date(2026, 12, 2))
         assert target.code == "DLH-3404"
     with session_scope(engine) as session:
-        complaint = repository.get_complaint(session, complaint.ticket)
+        complaint = complaint_store.get_complaint(session, complaint.ticket)
         assert complaint.agency_id == world.dlh_id and complaint.status == "diteruskan"
         assert complaint.followup_due == date(2026, 12, 9)  # the new agency gets its own 5 working days
         moved = events(session, complaint.id)[-1]
@@ -445,11 +449,11 @@ def test_the_citizen_confirms_and_rates(engine, world):
     complaint = resolved_complaint(engine, world)
     with session_scope(engine) as session:
         officer_messages = len(outbound(session, PUPR_OFFICER_URN))
-        status = casework.record_feedback(session, repository.get_complaint(session, complaint.ticket),
+        status = casework.record_feedback(session, complaint_store.get_complaint(session, complaint.ticket),
                                           resolved=True, rating=4, comment="ya 4")
     assert status == "ditutup"
     with session_scope(engine) as session:
-        complaint = repository.get_complaint(session, complaint.ticket)
+        complaint = complaint_store.get_complaint(session, complaint.ticket)
         assert (complaint.status, complaint.rating) == ("ditutup", 4) and complaint.closed_at is not None
         closing, feedback = events(session, complaint.id)[-2:]
         assert (closing.kind, closing.from_status, closing.to_status, closing.actor_type) == ("status", "selesai", "ditutup", "citizen")
@@ -462,11 +466,11 @@ def test_the_citizen_says_not_yet_and_it_is_reopened(engine, world):
     complaint = resolved_complaint(engine, world)
     with session_scope(engine) as session:
         officer_messages = len(outbound(session, PUPR_OFFICER_URN))
-        status = casework.record_feedback(session, repository.get_complaint(session, complaint.ticket),
+        status = casework.record_feedback(session, complaint_store.get_complaint(session, complaint.ticket),
                                           resolved=False, rating=None, comment="belum, masih berlubang")
     assert status == "diproses"
     with session_scope(engine) as session:
-        complaint = repository.get_complaint(session, complaint.ticket)
+        complaint = complaint_store.get_complaint(session, complaint.ticket)
         assert complaint.status == "diproses" and complaint.resolved_at is None and complaint.rating is None
         reopened = events(session, complaint.id)[-1]
         assert (reopened.kind, reopened.from_status, reopened.to_status, reopened.actor_type) == (
@@ -589,13 +593,13 @@ def test_the_clock_does_not_read_a_breached_deadline_again(engine, world):
     """A backlog of overdue complaints costs the clock nothing once each breach was told."""
     complaint = forwarded_complaint(engine, world)
     with session_scope(engine) as session:
-        candidates = repository.complaints_with_running_deadlines(session, date(2026, 12, 20))
+        candidates = deadline_store.complaints_with_running_deadlines(session, date(2026, 12, 20), deadlines.OPEN_DEADLINES)
         assert complaint.id in [c.id for c in candidates]
         casework.run_clock(session, utc(2026, 12, 9, 2))  # the follow-up (due 8 Dec) is breached
     with session_scope(engine) as session:
         # the resolution target (31 Dec) is the only deadline left to watch
-        assert complaint.id not in [c.id for c in repository.complaints_with_running_deadlines(session, date(2026, 12, 20))]
-        assert complaint.id in [c.id for c in repository.complaints_with_running_deadlines(session, date(2026, 12, 31))]
+        assert complaint.id not in [c.id for c in deadline_store.complaints_with_running_deadlines(session, date(2026, 12, 20), deadlines.OPEN_DEADLINES)]
+        assert complaint.id in [c.id for c in deadline_store.complaints_with_running_deadlines(session, date(2026, 12, 31), deadlines.OPEN_DEADLINES)]
 
 
 def test_a_breach_at_an_agency_without_a_supervisor_goes_to_the_national_admins(engine, world):
@@ -625,17 +629,17 @@ def test_met_deadlines_raise_no_alerts(engine, world):
 def test_a_selesai_without_an_answer_for_14_days_is_closed_and_the_citizen_told(engine, world):
     complaint = resolved_complaint(engine, world)
     with session_scope(engine) as session:
-        resolved = repository.get_complaint(session, complaint.ticket)
+        resolved = complaint_store.get_complaint(session, complaint.ticket)
         resolved.resolved_at = utc(2026, 12, 3, 3)
         session.add(resolved)
         citizen_messages = len(outbound(session, CITIZEN_URN))
     with session_scope(engine) as session:
         assert casework.run_clock(session, utc(2026, 12, 16, 3)).closed == 0  # 13 days
-        assert repository.get_complaint(session, complaint.ticket).status == "selesai"
+        assert complaint_store.get_complaint(session, complaint.ticket).status == "selesai"
     with session_scope(engine) as session:
         assert casework.run_clock(session, utc(2026, 12, 17, 4)).closed == 1
     with session_scope(engine) as session:
-        closed = repository.get_complaint(session, complaint.ticket)
+        closed = complaint_store.get_complaint(session, complaint.ticket)
         assert closed.status == "ditutup" and closed.closed_at is not None
         last = events(session, closed.id)[-1]
         assert (last.kind, last.from_status, last.to_status, last.actor_type) == ("status", "selesai", "ditutup", "system")
@@ -646,7 +650,7 @@ def test_a_selesai_without_an_answer_for_14_days_is_closed_and_the_citizen_told(
         assert casework.run_clock(session, utc(2026, 12, 18, 4)).closed == 0
         assert len(outbound(session, CITIZEN_URN)) == citizen_messages + 1
         with pytest.raises(CaseworkError):  # too late to dispute
-            casework.record_feedback(session, repository.get_complaint(session, complaint.ticket),
+            casework.record_feedback(session, complaint_store.get_complaint(session, complaint.ticket),
                                      resolved=False, rating=None, comment="belum")
 
 
@@ -654,7 +658,7 @@ def test_the_closing_push_names_the_ticket_and_the_agency(engine, world):
     """Issue #5: every status change is pushed "naming the ticket and the agency" (the clock's too)."""
     complaint = resolved_complaint(engine, world)
     with session_scope(engine) as session:
-        resolved = repository.get_complaint(session, complaint.ticket)
+        resolved = complaint_store.get_complaint(session, complaint.ticket)
         resolved.resolved_at = utc(2026, 12, 3, 3)
         session.add(resolved)
     with session_scope(engine) as session:
@@ -671,7 +675,7 @@ def test_after_a_reroute_the_new_agency_is_reminded_of_its_own_follow_up(engine,
     with session_scope(engine) as session:
         assert casework.run_clock(session, utc(2026, 12, 7, 3)).reminders == 1  # PUPR reminded (due 8 Dec)
     with session_scope(engine) as session:
-        moved = repository.get_complaint(session, complaint.ticket)
+        moved = complaint_store.get_complaint(session, complaint.ticket)
         casework.reroute(session, moved, "DLH-3404", actor=officer_actor(session, world.pupr_officer_id),
                          note=None, today=date(2026, 12, 7))
         assert moved.followup_due == date(2026, 12, 14)

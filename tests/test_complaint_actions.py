@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import DataError
 from sqlmodel import Session, select
 
-from bot import metrics, services
+from bot import filing, metrics, services
 from bot.actions import complaint as actions
 from bot.actions.complaint import (
     ActionFileComplaint,
@@ -24,7 +24,6 @@ from bot.actions.complaint import (
     privacy_answer,
     secrecy_request,
 )
-from storage import repository
 from storage.models import Complaint
 
 SENDER = "whatsapp:+6281234567890"
@@ -223,7 +222,7 @@ def test_a_filing_the_store_refuses_is_told_logged_counted_and_kept_for_another_
     def refuse(*args, **kwargs):
         raise DataError("INSERT INTO complaint ... +6281234567890", {}, Exception("value too long"))
 
-    monkeypatch.setattr(repository, "file_complaint", refuse)
+    monkeypatch.setattr(filing, "file_complaint", refuse)
     dispatcher = CollectingDispatcher()
     with caplog.at_level(logging.ERROR, logger=actions.__name__):
         events = run(ActionFileComplaint().run(dispatcher, tracker(confirmed_slots("jalan rusak parah di mlati", "mlati")), {}))
@@ -243,7 +242,7 @@ def test_a_filing_the_store_refuses_is_told_logged_counted_and_kept_for_another_
 
 
 def test_the_filing_failure_is_told_in_english_too(store, monkeypatch):
-    monkeypatch.setattr(repository, "file_complaint", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("down")))
+    monkeypatch.setattr(filing, "file_complaint", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("down")))
     dispatcher = CollectingDispatcher()
     run(ActionFileComplaint().run(dispatcher, tracker({**confirmed_slots("jalan rusak", "mlati"), "language": "en"}), {}))
     text = dispatcher.messages[0]["text"]

@@ -20,12 +20,22 @@ from bot import casework, officer_desk
 from bot.app import create_app
 from bot.casework import Actor, CaseworkError
 from bot.config import Settings
-from storage import repository
+from storage import complaints as complaint_store
+from storage import officers as officer_store
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.models import Officer
 from storage.tickets import format_ticket
-from tests.casework_support import CITIZEN_URN, PUPR_OFFICER_URN, build_world, events, file, inbound, pushes, utc
+from tests.casework_support import (
+    CITIZEN_URN,
+    PUPR_OFFICER_URN,
+    build_world,
+    events,
+    file,
+    inbound,
+    pushes,
+    utc,
+)
 from tests.channels_support import wait_for
 from tests.conftest import fresh_postgres_database
 
@@ -84,7 +94,7 @@ def _actor(session, officer_id: int) -> Actor:
 
 
 def _set(session, world, ticket: str, status: str, note: str | None = None):
-    complaint = repository.get_complaint(session, ticket)
+    complaint = complaint_store.get_complaint(session, ticket)
     return casework.change_status(
         session, complaint, status, actor=_actor(session, world.pupr_officer_id), note=note, today=DAY
     )
@@ -102,7 +112,7 @@ def _filed(engine, *statuses: str):
 
 def _status_events(engine, ticket: str) -> list[tuple[str, str]]:
     with session_scope(engine) as session:
-        complaint = repository.get_complaint(session, ticket)
+        complaint = complaint_store.get_complaint(session, ticket)
         return [(e.from_status, e.to_status) for e in events(session, complaint.id) if e.kind == "status"]
 
 
@@ -121,7 +131,7 @@ def test_of_two_status_changes_at_the_same_moment_the_second_sees_the_first_and_
     assert _status_events(pg, ticket)[-1] == ("diproses", "selesai")
     assert len(_status_events(pg, ticket)) == 3
     with session_scope(pg) as session:
-        assert repository.get_complaint(session, ticket).status == "selesai"
+        assert complaint_store.get_complaint(session, ticket).status == "selesai"
         assert len(pushes(session, CITIZEN_URN)) == pushed_before + 1  # the citizen is told once
 
 
@@ -134,13 +144,13 @@ def test_the_same_status_change_twice_at_once_is_done_once(pg):
 
 
 def _feedback(session, ticket: str, resolved: bool):
-    complaint = repository.get_complaint(session, ticket)
+    complaint = complaint_store.get_complaint(session, ticket)
     return casework.record_feedback(session, complaint, resolved=resolved, rating=None, comment="belum" if not resolved else "ya")
 
 
 def _age_resolution(engine, ticket: str) -> None:
     with session_scope(engine) as session:
-        complaint = repository.get_complaint(session, ticket)
+        complaint = complaint_store.get_complaint(session, ticket)
         complaint.resolved_at = utc(2026, 12, 1, 3)
         session.add(complaint)
 
@@ -153,7 +163,7 @@ def test_the_clock_does_not_close_a_complaint_the_citizen_reopens_at_that_moment
     assert outcome["first"] == "diproses"
     assert outcome["value"].closed == 0, outcome
     with session_scope(pg) as session:
-        assert repository.get_complaint(session, ticket).status == "diproses"
+        assert complaint_store.get_complaint(session, ticket).status == "diproses"
     assert ("selesai", "ditutup") not in _status_events(pg, ticket)
 
 
@@ -171,7 +181,7 @@ def test_a_citizens_answer_after_the_clock_closed_it_at_that_moment_is_refused(p
 def test_an_api_status_change_that_loses_to_a_chat_command_gets_409(postgres_url, pg):
     world, ticket = _filed(pg, "diteruskan", "diproses")
     with session_scope(pg) as session:
-        token = repository.issue_token(session, world.pupr_officer_id)
+        token = officer_store.issue_token(session, world.pupr_officer_id)
     settings = Settings(DATABASE_URL=postgres_url, RASA_URL="http://127.0.0.1:9", RASA_TOKEN="t")
     with TestClient(create_app(settings)) as client:
         outcome = race(
@@ -206,9 +216,9 @@ def test_on_sqlite_a_second_writer_cannot_begin_while_the_first_is_open(store):
             session.flush()
             with pytest.raises(OperationalError, match="locked"):
                 with session_scope(impatient) as other:
-                    repository.get_complaint(other, ticket)
+                    complaint_store.get_complaint(other, ticket)
         with session_scope(impatient) as other:  # once the first is done, the second reads its result
-            assert repository.get_complaint(other, ticket).status == "diteruskan"
+            assert complaint_store.get_complaint(other, ticket).status == "diteruskan"
     finally:
         impatient.dispose()
 
@@ -219,7 +229,7 @@ def test_a_change_by_an_officer_whose_agency_just_lost_the_complaint_is_refused(
     world, ticket = _filed(pg, "diteruskan")
 
     def reroute(session):
-        complaint = repository.get_complaint(session, ticket)
+        complaint = complaint_store.get_complaint(session, ticket)
         return casework.reroute(session, complaint, "DLH-3404", actor=_actor(session, world.pupr_officer_id), note=None, today=DAY)
 
     outcome = race(pg, reroute, lambda s: _set(s, world, ticket, "diproses"))
@@ -240,4 +250,4 @@ def test_a_chat_command_that_loses_to_an_api_change_is_told_what_the_status_is_n
     assert "SELESAI" in outcome["value"], outcome
     assert _status_events(pg, ticket)[-1] == ("diproses", "selesai")
     with session_scope(pg) as session:
-        assert repository.get_complaint(session, ticket).status == "selesai"
+        assert complaint_store.get_complaint(session, ticket).status == "selesai"

@@ -9,7 +9,8 @@ from sqlmodel import select
 from channels.base import OutgoingMessage, SendOutcome, SendResult
 from channels.dispatcher import Dispatcher
 from channels.registry import AdapterRegistry
-from storage import repository
+from storage import contacts as contact_store
+from storage import outbox as outbox_store
 from storage.db import session_scope
 from storage.models import Message, OutboxItem
 
@@ -48,8 +49,8 @@ class GatedAdapter:
 
 def queue(store, urn: str, texts: list[str]) -> None:
     with session_scope(store) as session:
-        contact = repository.get_or_create_urn(session, urn)
-        repository.queue_outbound(session, urn_id=contact.id, channel="sms", provider="simulator", texts=texts)
+        contact = contact_store.get_or_create_urn(session, urn)
+        outbox_store.queue_outbound(session, urn_id=contact.id, channel="sms", provider="simulator", texts=texts)
 
 
 def test_conversations_are_sent_at_the_same_time(store):

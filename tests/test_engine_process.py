@@ -21,7 +21,13 @@ import httpx
 import pytest
 
 from bot.cli import ROOT
-from bot.engine_process import Backoff, EngineSupervisor, StopRequested, StopSignals, describe_exit
+from bot.engine_process import (
+    Backoff,
+    EngineSupervisor,
+    StopRequested,
+    StopSignals,
+    describe_exit,
+)
 from tests.fakes import fake_engine
 from tests.fakes.server import free_port
 

@@ -2,7 +2,7 @@
 
 Twilio's 21211 and 21408 texts name the "To" number, an anonymous reporter's among them; every
 error column (message.error, outbox.last_error, dialogue_push.last_error) is masked and cut to
-its length by one helper (channels/redaction.py, the same masking as the log filter), and
+its length by one helper (storage/redaction.py, the same masking as the log filter), and
 ``GET /api/v1/deliveries/failed`` masks what it shows, rows stored before included.
 """
 
@@ -20,12 +20,17 @@ from twilio.base.exceptions import TwilioRestException
 from bot import logs
 from bot.app import create_app
 from bot.config import Settings
-from channels import redaction
+from storage import redaction
 from channels.base import OutgoingMessage, SendResult
 from channels.dispatcher import Dispatcher
 from channels.registry import AdapterRegistry
 from channels.twilio import classify_error
-from storage import repository
+from storage import agencies as agency_store
+from storage import contacts as contact_store
+from storage import messages as message_store
+from storage import officers as officer_store
+from storage import outbox as outbox_store
+from storage import pushes as push_store
 from storage.db import session_scope
 from storage.models import DialoguePush, Message, OfficerRole, OutboxItem
 
@@ -75,8 +80,8 @@ class RefusingAdapter:
 
 def test_a_refused_send_is_stored_without_the_recipients_number(store):
     with session_scope(store) as session:
-        contact = repository.get_or_create_urn(session, "sim-sms:+6281234567890")
-        [message] = repository.queue_outbound(session, urn_id=contact.id, channel="sms", provider="simulator", texts=["x"])
+        contact = contact_store.get_or_create_urn(session, "sim-sms:+6281234567890")
+        [message] = outbox_store.queue_outbound(session, urn_id=contact.id, channel="sms", provider="simulator", texts=["x"])
     asyncio.run(Dispatcher(store, AdapterRegistry([RefusingAdapter()])).dispatch_due())
     with session_scope(store) as session:
         stored = session.get(Message, message.id)
@@ -87,16 +92,16 @@ def test_a_refused_send_is_stored_without_the_recipients_number(store):
 
 def test_every_error_column_is_masked_when_stored(engine):
     with session_scope(engine) as session:
-        contact = repository.get_or_create_urn(session, "sms:+6281234567890")
-        inbound, _ = repository.record_inbound(session, urn=contact.urn, channel="sms", provider="twilio", text="halo")
-        repository.mark_inbound_retry(session, inbound.id, TWILIO_21408, timedelta(seconds=2))
-        [outbound] = repository.queue_outbound(session, urn_id=contact.id, channel="sms", provider="twilio", texts=["x"])
-        repository.mark_sent(session, outbox_item(session, outbound.id).id, external_id="SM1", status="accepted")
-        repository.update_delivery_status(session, provider="twilio", external_id="SM1", status="failed", error=TWILIO_21211)
-        retried = repository.queue_dialogue_push(session, contact.id, "EXTERNAL_status_changed", {"ticket": "12345678"})
-        refused = repository.queue_dialogue_push(session, contact.id, "EXTERNAL_status_changed", {"ticket": "12345678"})
-        repository.mark_push_retry(session, retried.id, TWILIO_21211, timedelta(seconds=2))
-        repository.mark_push_failed(session, refused.id, TWILIO_21211)
+        contact = contact_store.get_or_create_urn(session, "sms:+6281234567890")
+        inbound, _ = message_store.record_inbound(session, urn=contact.urn, channel="sms", provider="twilio", text="halo")
+        message_store.mark_inbound_retry(session, inbound.id, TWILIO_21408, timedelta(seconds=2))
+        [outbound] = outbox_store.queue_outbound(session, urn_id=contact.id, channel="sms", provider="twilio", texts=["x"])
+        outbox_store.mark_sent(session, outbox_item(session, outbound.id).id, external_id="SM1", status="accepted")
+        message_store.update_delivery_status(session, provider="twilio", external_id="SM1", status="failed", error=TWILIO_21211)
+        retried = push_store.queue_dialogue_push(session, contact.id, "EXTERNAL_status_changed", {"ticket": "12345678"})
+        refused = push_store.queue_dialogue_push(session, contact.id, "EXTERNAL_status_changed", {"ticket": "12345678"})
+        push_store.mark_push_retry(session, retried.id, TWILIO_21211, timedelta(seconds=2))
+        push_store.mark_push_failed(session, refused.id, TWILIO_21211)
     with session_scope(engine) as session:
         texts = [
             session.get(Message, inbound.id).error,
@@ -109,17 +114,17 @@ def test_every_error_column_is_masked_when_stored(engine):
 
 def test_failed_deliveries_show_errors_without_numbers_even_when_stored_unmasked(sqlite_url, store):
     with session_scope(store) as session:
-        contact = repository.get_or_create_urn(session, "sms:+6281234567890")
-        [message] = repository.queue_outbound(session, urn_id=contact.id, channel="sms", provider="twilio", texts=["x"])
+        contact = contact_store.get_or_create_urn(session, "sms:+6281234567890")
+        [message] = outbox_store.queue_outbound(session, urn_id=contact.id, channel="sms", provider="twilio", texts=["x"])
         stored = session.get(Message, message.id)
         stored.status, stored.error = "failed", "21211: " + TWILIO_21211  # as rows written before this fix hold it
         item = outbox_item(session, message.id)
         item.state = "failed"  # given up: the app's dispatcher leaves it alone
         session.add_all([stored, item])
-        admin = repository.create_officer(
-            session, name="Admin", agency_id=repository.national_queue(session).id, role=OfficerRole.admin
+        admin = officer_store.create_officer(
+            session, name="Admin", agency_id=agency_store.national_queue(session).id, role=OfficerRole.admin
         )
-        token = repository.issue_token(session, admin.id)
+        token = officer_store.issue_token(session, admin.id)
     settings = Settings(DATABASE_URL=sqlite_url, RASA_URL="http://127.0.0.1:9", RASA_TOKEN="t")
     with TestClient(create_app(settings)) as client:
         [row] = client.get("/api/v1/deliveries/failed", headers={"Authorization": f"Bearer {token}"}).json()

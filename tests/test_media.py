@@ -10,10 +10,14 @@ from urllib.parse import quote
 import pytest
 from sqlmodel import select, update
 
-from bot import casework
+from bot import casework, filing
 from channels.base import MediaItem
 from channels.media import MediaLinks
-from storage import repository
+from storage import agencies as agency_store
+from storage import complaints as complaint_store
+from storage import contacts as contact_store
+from storage import messages as message_store
+from storage import officers as officer_store
 from storage.db import make_engine, session_scope
 from storage.models import Attachment, Category, Message, OfficerRole
 from tests.channels_support import PUBLIC_BASE_URL, app_client, channel_settings
@@ -45,21 +49,21 @@ def file_with_media(sqlite_url: str, urn: str, provider: str, media: MediaItem) 
     """A complaint with one attachment, announced to an officer of its agency; returns the notification."""
     engine = make_engine(sqlite_url)
     with session_scope(engine) as session:
-        agency = repository.create_agency(session, code="PUPR-3404", name="Dinas PUPR Kabupaten Sleman", region_code="34.04")
-        repository.set_routing_rule(session, agency_id=agency.id, category="infrastruktur", region_code="34.04")
-        officer = repository.create_officer(session, name="Petugas", agency_id=agency.id, role=OfficerRole.officer)
-        repository.add_officer_urn(session, officer.id, OFFICER_URN)
-        repository.record_inbound(session, urn=urn, channel=urn.split(":")[0], provider=provider, text="",
+        agency = agency_store.create_agency(session, code="PUPR-3404", name="Dinas PUPR Kabupaten Sleman", region_code="34.04")
+        agency_store.set_routing_rule(session, agency_id=agency.id, category="infrastruktur", region_code="34.04")
+        officer = officer_store.create_officer(session, name="Petugas", agency_id=agency.id, role=OfficerRole.officer)
+        officer_store.add_officer_urn(session, officer.id, OFFICER_URN)
+        message_store.record_inbound(session, urn=urn, channel=urn.split(":")[0], provider=provider, text="",
                                   external_id="in-1", attachments=[media])
-        complaint = repository.file_complaint(
+        complaint = filing.file_complaint(
             session,
-            repository.NewComplaint(urn=urn, channel=urn.split(":")[0], description="Jalan berlubang",
+            complaint_store.NewComplaint(urn=urn, channel=urn.split(":")[0], description="Jalan berlubang",
                                     category=Category.infrastruktur, province_code="34", region_code="34.04",
                                     anonymous=True),
             today=date(2026, 11, 27),
         )
         casework.announce_new_complaint(session, complaint)
-        contact = repository.get_urn(session, OFFICER_URN)
+        contact = contact_store.get_urn(session, OFFICER_URN)
         [notification] = session.exec(select(Message.text).where(Message.urn_id == contact.id)).all()
     engine.dispose()
     return notification

@@ -9,9 +9,11 @@ from datetime import date
 
 import pytest
 
-from bot import casework, officer_desk
+from bot import casework, deadlines, officer_desk
 from bot.desk_texts import HELP
-from storage import repository
+from storage import complaints as complaint_store
+from storage import contacts as contact_store
+from storage import officers as officer_store
 from storage.db import session_scope
 from storage.tickets import format_ticket
 from tests.casework_support import (
@@ -51,7 +53,7 @@ def say(engine, urn: str, text: str, *, now=NOW, reply_to_id: int | None = None)
     """An officer's message, handled as the gateway handles it; returns the answer to the officer."""
     with session_scope(engine) as session:
         message = inbound(session, urn, text, reply_to_id)
-        officer = repository.officer_of_urn(session, message.urn_id)
+        officer = officer_store.officer_of_urn(session, message.urn_id)
         assert officer is not None, f"{urn} is not an officer's address"
         return officer_desk.handle(session, officer, message, now)
 
@@ -66,7 +68,7 @@ def filed(engine, announce: bool = True, **overrides):
 
 def state(engine, ticket: str):
     with session_scope(engine) as session:
-        return repository.get_complaint(session, ticket)
+        return complaint_store.get_complaint(session, ticket)
 
 
 def last_event(engine, complaint):
@@ -291,10 +293,10 @@ def test_a_shorter_daftar_is_the_head_of_the_longer_one(store, world):
     say(store, PUPR_OFFICER_URN, f"/status {third.ticket} diteruskan")
     say(store, PUPR_OFFICER_URN, f"/balas {third.ticket} Kami cek")  # followed up: only its resolution runs
     with session_scope(store) as session:
-        everything = [c.id for c in repository.open_complaints_of_agency(session, world.pupr_id, limit=100)]
+        everything = [c.id for c in deadlines.agency_queue(session, world.pupr_id, limit=100)]
         assert len(everything) == 7
         for limit in range(1, 8):
-            assert [c.id for c in repository.open_complaints_of_agency(session, world.pupr_id, limit=limit)] == everything[:limit]
+            assert [c.id for c in deadlines.agency_queue(session, world.pupr_id, limit=limit)] == everything[:limit]
 
 
 def test_daftar_with_nothing_open(store, world):
@@ -356,7 +358,7 @@ def test_a_command_replying_to_a_notification_needs_no_ticket(store, world):
 def test_a_reply_to_a_relayed_answer_goes_to_the_reporter(store, world):
     complaint = filed(store, announce=False)
     with session_scope(store) as session:
-        casework.relay_citizen_answer(session, repository.get_complaint(session, complaint.ticket), "Di depan pasar")
+        casework.relay_citizen_answer(session, complaint_store.get_complaint(session, complaint.ticket), "Di depan pasar")
     relayed = notification_of(store, PUPR_OFFICER_URN, complaint)
     say(store, PUPR_OFFICER_URN, "Terima kasih, kami ke sana", reply_to_id=relayed)
     assert "Terima kasih, kami ke sana" in citizen_text(store)
@@ -488,13 +490,13 @@ def test_an_admin_may_act_on_every_agencys_complaints(store, world):
 
 def test_only_active_officers_addresses_are_officers(store, world):
     with session_scope(store) as session:
-        citizen = repository.get_or_create_urn(session, CITIZEN_URN)
-        inactive = repository.get_or_create_urn(session, PUPR_INACTIVE_URN)
-        active = repository.get_or_create_urn(session, PUPR_OFFICER_URN_2)
-        assert repository.officer_of_urn(session, citizen.id) is None
-        assert repository.officer_of_urn(session, inactive.id) is None
-        assert repository.officer_of_urn(session, active.id).id == world.pupr_officer_id
-        assert [c.urn for c in repository.officer_contacts(session, world.pupr_id)] == sorted(
+        citizen = contact_store.get_or_create_urn(session, CITIZEN_URN)
+        inactive = contact_store.get_or_create_urn(session, PUPR_INACTIVE_URN)
+        active = contact_store.get_or_create_urn(session, PUPR_OFFICER_URN_2)
+        assert officer_store.officer_of_urn(session, citizen.id) is None
+        assert officer_store.officer_of_urn(session, inactive.id) is None
+        assert officer_store.officer_of_urn(session, active.id).id == world.pupr_officer_id
+        assert [c.urn for c in officer_store.officer_contacts(session, world.pupr_id)] == sorted(
             ["sim-telegram:1001", "sim-telegram:1002", "sim-whatsapp:+6281300000001"]
         )
 
@@ -507,7 +509,7 @@ def test_an_anonymous_reporter_is_not_shown_by_tiket_nor_in_relayed_texts(store,
     d = format_ticket(complaint.ticket)
     say(store, PUPR_OFFICER_URN, f"/status {d} diteruskan")
     with session_scope(store) as session:
-        casework.relay_citizen_answer(session, repository.get_complaint(session, complaint.ticket), "Masih rusak")
+        casework.relay_citizen_answer(session, complaint_store.get_complaint(session, complaint.ticket), "Masih rusak")
     answers = [say(store, PUPR_OFFICER_URN, f"/tiket {d}"), say(store, PUPR_OFFICER_URN, "/daftar")]
     assert "Pelapor: anonim" in answers[0]
     with session_scope(store) as session:

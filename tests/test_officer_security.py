@@ -13,14 +13,23 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from bot import casework, cli, officer_desk
+from bot import casework, cli, officer_desk, pins
 from bot.app import create_app
-from bot.conversation import Conversations
 from bot.config import Settings
-from bot import pins
-from storage import repository
+from bot.conversation import Conversations
+from storage import complaints as complaint_store
+from storage import contacts as contact_store
+from storage import messages as message_store
+from storage import officers as officer_store
 from storage.db import session_scope
-from storage.models import ApiToken, ComplaintEvent, ContactUrn, Message, MessageKind, Officer
+from storage.models import (
+    ApiToken,
+    ComplaintEvent,
+    ContactUrn,
+    Message,
+    MessageKind,
+    Officer,
+)
 from storage.tickets import format_ticket
 from tests.casework_support import (
     CITIZEN_URN,
@@ -57,12 +66,12 @@ def world_on_both(engine):
 def _world(engine):
     with session_scope(engine) as session:
         world = build_world(session)
-        repository.add_officer_urn(session, world.pupr_supervisor_id, SUPERVISOR_SMS)
-        repository.add_officer_urn(session, world.pupr_supervisor_id, SUPERVISOR_WHATSAPP)
-        repository.add_officer_urn(session, world.national_admin_id, ADMIN_SMS)
-        repository.add_officer_urn(session, world.pupr_officer_id, OFFICER_SMS)
-        repository.set_officer_pin(session, world.pupr_supervisor_id, pins.hash_pin(PIN))
-        repository.set_officer_pin(session, world.national_admin_id, pins.hash_pin(PIN))
+        officer_store.add_officer_urn(session, world.pupr_supervisor_id, SUPERVISOR_SMS)
+        officer_store.add_officer_urn(session, world.pupr_supervisor_id, SUPERVISOR_WHATSAPP)
+        officer_store.add_officer_urn(session, world.national_admin_id, ADMIN_SMS)
+        officer_store.add_officer_urn(session, world.pupr_officer_id, OFFICER_SMS)
+        officer_store.set_officer_pin(session, world.pupr_supervisor_id, pins.hash_pin(PIN))
+        officer_store.set_officer_pin(session, world.national_admin_id, pins.hash_pin(PIN))
         return world
 
 
@@ -70,7 +79,7 @@ def say(engine, urn: str, text: str, *, now=NOW, reply_to_id: int | None = None)
     """An officer's message, stored and handled as the gateway does; returns the answer."""
     with session_scope(engine) as session:
         message = inbound(session, urn, text, reply_to_id)
-        officer = repository.officer_of_urn(session, message.urn_id)
+        officer = officer_store.officer_of_urn(session, message.urn_id)
         assert officer is not None, f"{urn} is not an officer's address"
         return officer_desk.handle(session, officer, message, now)
 
@@ -85,7 +94,7 @@ def filed(engine, announce: bool = True):
 
 def status_of(engine, ticket: str) -> str:
     with session_scope(engine) as session:
-        return repository.get_complaint(session, ticket).status
+        return complaint_store.get_complaint(session, ticket).status
 
 
 def snap(engine, ticket: str) -> dict:
@@ -122,7 +131,7 @@ def test_an_admin_over_sms_acts_on_any_agencys_complaint_with_the_pin_in_the_sam
     answer = say(store, ADMIN_SMS, f"/alihkan {d} DLH-3404 PIN {PIN}")
     assert answer.startswith(f"Tiket {d} dialihkan ke Dinas Lingkungan Hidup")
     with session_scope(store) as session:
-        event = repository.complaint_history(session, complaint.id)[-1]
+        event = complaint_store.complaint_history(session, complaint.id)[-1]
         assert (event.kind, event.actor_officer_id) == ("rerouted", world.national_admin_id)
         assert event.note == "dialihkan dari PUPR-3404 ke DLH-3404"
 
@@ -141,7 +150,7 @@ def test_a_pin_typed_in_a_message_is_neither_stored_nor_relayed(store, world):
     with session_scope(store) as session:
         stored = session.exec(select(Message.text).where(col(Message.text).contains(PIN))).all()
         assert stored == []
-        [inbound_text] = [m.text for m in repository.messages_for_urn(session, SUPERVISOR_SMS) if m.direction == "in"]
+        [inbound_text] = [m.text for m in message_store.messages_for_urn(session, SUPERVISOR_SMS) if m.direction == "in"]
         assert inbound_text == f"/balas {d} Tim kami datang besok PIN ••••"
         notes = session.exec(select(ComplaintEvent.note).where(ComplaintEvent.complaint_id == complaint.id)).all()
         assert "Tim kami datang besok" in notes and not any(PIN in (n or "") for n in notes)
@@ -151,10 +160,10 @@ def test_a_pin_typed_in_a_message_is_neither_stored_nor_relayed(store, world):
 
 def test_a_pin_from_a_deactivated_officers_address_is_still_redacted(store, world):
     with session_scope(store) as session:
-        repository.set_officer_active(session, world.pupr_supervisor_id, False)
+        officer_store.set_officer_active(session, world.pupr_supervisor_id, False)
         message = inbound(session, SUPERVISOR_SMS, f"/daftar PIN {PIN}")
         assert (message.text, message.pin_check) == ("/daftar PIN ••••", None)
-        assert repository.officer_of_urn(session, message.urn_id) is None
+        assert officer_store.officer_of_urn(session, message.urn_id) is None
 
 
 def test_a_wrong_pin_is_refused_counted_and_changes_nothing(store, world):
@@ -220,7 +229,7 @@ def test_bantuan_over_sms_needs_no_pin(store, world):
 
 def test_a_supervisor_without_a_pin_is_told_to_get_one(store, world):
     with session_scope(store) as session:
-        repository.set_officer_pin(session, world.pupr_supervisor_id, None)
+        officer_store.set_officer_pin(session, world.pupr_supervisor_id, None)
     expected = "Anda belum punya PIN untuk perintah lewat SMS. Minta admin mengaturnya (aduan officer pin)."
     assert say(store, SUPERVISOR_SMS, "/daftar") == expected
     assert say(store, SUPERVISOR_SMS, f"/daftar PIN {PIN}") == expected
@@ -274,7 +283,7 @@ def test_a_plain_reply_to_a_commands_answer_is_not_relayed(store, world):
     with session_scope(store) as session:  # as the gateway answers a command: the answer replies to it
         message = inbound(session, PUPR_OFFICER_URN, f"/tiket {complaint.ticket}")
         contact = session.get(ContactUrn, message.urn_id)
-        officer = repository.officer_of_urn(session, contact.id)
+        officer = officer_store.officer_of_urn(session, contact.id)
         [answered, *_] = Conversations._officer_turn(session, message, contact, officer)
     before = snap(store, complaint.ticket)
     answer = say(store, PUPR_OFFICER_URN, "Terima kasih", reply_to_id=answered)
@@ -295,7 +304,7 @@ def test_a_command_in_reply_to_a_reminder_names_its_ticket(store, world):
 def test_notifications_record_what_kind_of_message_they_are(store, world):
     complaint = filed(store)
     with session_scope(store) as session:
-        casework.relay_citizen_answer(session, repository.get_complaint(session, complaint.ticket), "Di depan pasar")
+        casework.relay_citizen_answer(session, complaint_store.get_complaint(session, complaint.ticket), "Di depan pasar")
         casework.run_clock(session, NOW)
         kinds = [m.kind for m in outbound(session, PUPR_OFFICER_URN)]
     assert kinds == ["new_complaint", "citizen_answer", "reminder"]
@@ -340,12 +349,12 @@ def _active_tokens(engine, officer_id: int) -> int:
 
 def test_one_token_is_revoked_by_its_prefix_and_all_without_one(sqlite_url, store, world, capsys):
     with session_scope(store) as session:
-        first = repository.issue_token(session, world.pupr_officer_id)
-        second = repository.issue_token(session, world.pupr_officer_id)
+        first = officer_store.issue_token(session, world.pupr_officer_id)
+        second = officer_store.issue_token(session, world.pupr_officer_id)
     run_cli(sqlite_url, "officer", "token", "--officer", str(world.pupr_officer_id), "--revoke", first[:10])
     with session_scope(store) as session:
-        assert repository.authenticate_token(session, first) is None
-        assert repository.authenticate_token(session, second).id == world.pupr_officer_id
+        assert officer_store.authenticate_token(session, first) is None
+        assert officer_store.authenticate_token(session, second).id == world.pupr_officer_id
     run_cli(sqlite_url, "officer", "token", "--officer", str(world.pupr_officer_id), "--revoke")
     assert _active_tokens(store, world.pupr_officer_id) == 0
     assert capsys.readouterr().out.splitlines()[-1] == f"1 token(s) of officer {world.pupr_officer_id} revoked"
@@ -353,26 +362,26 @@ def test_one_token_is_revoked_by_its_prefix_and_all_without_one(sqlite_url, stor
 
 def test_a_deactivated_officer_is_no_officer_and_their_tokens_stop_working(sqlite_url, store, world):
     with session_scope(store) as session:
-        token = repository.issue_token(session, world.pupr_officer_id)
+        token = officer_store.issue_token(session, world.pupr_officer_id)
     run_cli(sqlite_url, "officer", "deactivate", "--officer", str(world.pupr_officer_id))
     with session_scope(store) as session:
-        contact = repository.get_or_create_urn(session, PUPR_OFFICER_URN)
-        assert repository.officer_of_urn(session, contact.id) is None
-        assert repository.authenticate_token(session, token) is None
-        assert PUPR_OFFICER_URN not in [c.urn for c in repository.officer_contacts(session, world.pupr_id)]
+        contact = contact_store.get_or_create_urn(session, PUPR_OFFICER_URN)
+        assert officer_store.officer_of_urn(session, contact.id) is None
+        assert officer_store.authenticate_token(session, token) is None
+        assert PUPR_OFFICER_URN not in [c.urn for c in officer_store.officer_contacts(session, world.pupr_id)]
     run_cli(sqlite_url, "officer", "reactivate", "--officer", str(world.pupr_officer_id))
     with session_scope(store) as session:
-        assert repository.officer_of_urn(session, contact.id).id == world.pupr_officer_id
-        assert repository.authenticate_token(session, token) is None  # revoked for good
+        assert officer_store.officer_of_urn(session, contact.id).id == world.pupr_officer_id
+        assert officer_store.authenticate_token(session, token) is None  # revoked for good
 
 
 def test_a_removed_address_is_no_longer_an_officers(sqlite_url, store, world):
     run_cli(sqlite_url, "officer", "urn", "--officer", str(world.pupr_supervisor_id), "--remove", SUPERVISOR_SMS)
     with session_scope(store) as session:
-        contact = repository.get_or_create_urn(session, SUPERVISOR_SMS)
-        assert repository.officer_of_urn(session, contact.id) is None
-        kept = repository.get_or_create_urn(session, PUPR_SUPERVISOR_URN)
-        assert repository.officer_of_urn(session, kept.id).id == world.pupr_supervisor_id
+        contact = contact_store.get_or_create_urn(session, SUPERVISOR_SMS)
+        assert officer_store.officer_of_urn(session, contact.id) is None
+        kept = contact_store.get_or_create_urn(session, PUPR_SUPERVISOR_URN)
+        assert officer_store.officer_of_urn(session, kept.id).id == world.pupr_supervisor_id
     with pytest.raises(SystemExit, match="does not work on"):
         run_cli(sqlite_url, "officer", "urn", "--officer", str(world.pupr_supervisor_id), "--remove", SUPERVISOR_SMS)
 
@@ -389,18 +398,18 @@ def test_a_removed_address_is_no_longer_an_officers(sqlite_url, store, world):
 )
 def test_the_cli_refuses_simulator_addresses_while_the_simulator_is_off(sqlite_url, store, world, argv):
     with session_scope(store) as session:
-        officers = len(repository.list_officers(session))
+        officers = len(officer_store.list_officers(session))
     with pytest.raises(SystemExit, match="simulator is off"):
         run_cli(sqlite_url, *argv, PUBLIC_BASE_URL="https://aduan.example.go.id")
     with session_scope(store) as session:
-        assert len(repository.list_officers(session)) == officers
-        assert not repository.officer_urn_taken(session, argv[-1])
+        assert len(officer_store.list_officers(session)) == officers
+        assert not officer_store.officer_urn_taken(session, argv[-1])
 
 
 def test_the_cli_takes_simulator_addresses_while_the_simulator_is_on(sqlite_url, store, world):
     run_cli(sqlite_url, "officer", "urn", "--officer", str(world.dlh_officer_id), "--urn", "sim-telegram:2002")
     with session_scope(store) as session:
-        assert repository.officer_urn_taken(session, "sim-telegram:2002")
+        assert officer_store.officer_urn_taken(session, "sim-telegram:2002")
 
 
 def test_a_simulator_officer_address_cannot_send_while_the_simulator_is_off(sqlite_url, store, world):
@@ -413,13 +422,13 @@ def test_a_simulator_officer_address_cannot_send_while_the_simulator_is_off(sqli
         )
     assert response.status_code == 404
     with session_scope(store) as session:
-        assert repository.messages_for_urn(session, NATIONAL_ADMIN_URN) == []
+        assert message_store.messages_for_urn(session, NATIONAL_ADMIN_URN) == []
 
 
 def test_through_the_gateway_an_admins_sms_pin_is_checked_and_redacted_before_it_is_stored(sqlite_url, store, world):
     admin_sim_sms = "sim-sms:+6281300000019"
     with session_scope(store) as session:
-        repository.add_officer_urn(session, world.national_admin_id, admin_sim_sms)
+        officer_store.add_officer_urn(session, world.national_admin_id, admin_sim_sms)
     settings = Settings(DATABASE_URL=sqlite_url, RASA_URL="http://127.0.0.1:9", RASA_TOKEN="t")
     with TestClient(create_app(settings)) as client:
         def send(text: str) -> list[str]:
@@ -430,5 +439,5 @@ def test_through_the_gateway_an_admins_sms_pin_is_checked_and_redacted_before_it
         assert send(f"/daftar PIN {PIN}") == ["Tidak ada laporan terbuka di antrean Anda."]
         assert send("/daftar PIN 000111")[0].startswith("PIN salah")
     with session_scope(store) as session:
-        stored = [m.text for m in repository.messages_for_urn(session, admin_sim_sms) if m.direction == "in"]
+        stored = [m.text for m in message_store.messages_for_urn(session, admin_sim_sms) if m.direction == "in"]
     assert stored == ["/daftar", "/daftar PIN ••••", "/daftar PIN ••••"]

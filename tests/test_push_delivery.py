@@ -21,10 +21,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from bot import filing
 from bot.app import create_app
 from bot.cli import ROOT
 from bot.config import Settings
-from storage import repository
+from storage import agencies as agency_store
+from storage import complaints as complaint_store
+from storage import officers as officer_store
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.models import Category, DialoguePush, Message, OfficerRole
@@ -43,13 +46,13 @@ def prepare_store(url: str) -> tuple[str, str]:
     engine = make_engine(url)
     try:
         with session_scope(engine) as session:
-            agency = repository.create_agency(session, code="PUPR-3404", name="Dinas PUPR Kabupaten Sleman", region_code="34.04")
-            repository.set_routing_rule(session, agency_id=agency.id, category="infrastruktur", region_code="34.04")
-            officer = repository.create_officer(session, name="Petugas", agency_id=agency.id, role=OfficerRole.officer)
-            token = repository.issue_token(session, officer.id)
-            complaint = repository.file_complaint(
+            agency = agency_store.create_agency(session, code="PUPR-3404", name="Dinas PUPR Kabupaten Sleman", region_code="34.04")
+            agency_store.set_routing_rule(session, agency_id=agency.id, category="infrastruktur", region_code="34.04")
+            officer = officer_store.create_officer(session, name="Petugas", agency_id=agency.id, role=OfficerRole.officer)
+            token = officer_store.issue_token(session, officer.id)
+            complaint = filing.file_complaint(
                 session,
-                repository.NewComplaint(
+                complaint_store.NewComplaint(
                     urn=f"sms:{CITIZEN}", channel="sms", description="Jalan berlubang di depan SD",
                     category=Category.infrastruktur, province_code="34", region_code="34.04", district_code="34.04.06",
                 ),

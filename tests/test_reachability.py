@@ -16,10 +16,18 @@ from sqlmodel import select
 from telegram import Bot
 
 from channels.telegram import SECRET_HEADER, Blocked, Unblocked, parse_update
-from storage import repository
+from storage import contacts as contact_store
+from storage import messages as message_store
+from storage import outbox as outbox_store
 from storage.db import session_scope
 from storage.models import ContactUrn
-from tests.channels_support import TELEGRAM_SECRET, app_client, channel_settings, post_twilio, wait_for
+from tests.channels_support import (
+    TELEGRAM_SECRET,
+    app_client,
+    channel_settings,
+    post_twilio,
+    wait_for,
+)
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "reachability.json").read_text())
 UPDATES = {case["name"]: case["update"] for case in RECORDED["telegram"]}
@@ -65,8 +73,8 @@ def unreachable(store, urn: str) -> bool:
 
 def queue_push(store, urn: str, text: str) -> None:
     with session_scope(store) as session:
-        contact = repository.get_urn(session, urn)
-        repository.queue_outbound(session, urn_id=contact.id, channel="telegram", provider="telegram", texts=[text])
+        contact = contact_store.get_urn(session, urn)
+        outbox_store.queue_outbound(session, urn_id=contact.id, channel="telegram", provider="telegram", texts=[text])
 
 
 @pytest.mark.parametrize("case", RECORDED["telegram"], ids=[case["name"] for case in RECORDED["telegram"]])
@@ -112,14 +120,14 @@ def test_an_sms_user_who_sends_start_after_stop_is_answered_again(client, fakes,
 
 def test_a_retried_webhook_of_an_old_message_does_not_clear_the_mark(engine):
     with session_scope(engine) as session:
-        repository.record_inbound(session, urn="sms:" + NUMBER, channel="sms", provider="twilio", text="halo", external_id="SM1")
-        repository.mark_urn_unreachable(session, "sms:" + NUMBER)
+        message_store.record_inbound(session, urn="sms:" + NUMBER, channel="sms", provider="twilio", text="halo", external_id="SM1")
+        contact_store.mark_urn_unreachable(session, "sms:" + NUMBER)
     with session_scope(engine) as session:
-        _, created = repository.record_inbound(
+        _, created = message_store.record_inbound(
             session, urn="sms:" + NUMBER, channel="sms", provider="twilio", text="halo", external_id="SM1"
         )
         assert not created
     assert unreachable(engine, "sms:" + NUMBER)
     with session_scope(engine) as session:
-        repository.record_inbound(session, urn="sms:" + NUMBER, channel="sms", provider="twilio", text="lagi", external_id="SM2")
+        message_store.record_inbound(session, urn="sms:" + NUMBER, channel="sms", provider="twilio", text="lagi", external_id="SM2")
     assert not unreachable(engine, "sms:" + NUMBER)

@@ -19,7 +19,8 @@ import pytest
 from bot import casework, metrics
 from bot.casework import Actor
 from bot.conversation import Conversations
-from storage import repository
+from storage import complaints as complaint_store
+from storage import messages as message_store
 from storage.db import in_transaction, session_scope
 from storage.models import Message, Officer
 from tests.casework_support import build_world, events, file
@@ -50,7 +51,7 @@ def rasa(store) -> ScriptedRasa:
         """What action_thread_answer does with the citizen's words in an open thread."""
 
         def own(session):
-            return repository.get_complaint_of_urn(session, ticket, sender)
+            return complaint_store.get_complaint_of_urn(session, ticket, sender)
 
         if kind == "reply":
             await in_transaction(store, lambda s: casework.relay_citizen_answer(s, own(s), text))
@@ -85,31 +86,31 @@ def _actor(session, world) -> Actor:
 
 def officer_replies(store, world, ticket: str, text: str) -> None:
     with session_scope(store) as session:
-        complaint = repository.get_complaint(session, ticket)
+        complaint = complaint_store.get_complaint(session, ticket)
         casework.reply_to_citizen(session, complaint, actor=_actor(session, world), text=text)
 
 
 def officer_sets(store, world, ticket: str, status: str) -> None:
     with session_scope(store) as session:
-        complaint = repository.get_complaint(session, ticket)
+        complaint = complaint_store.get_complaint(session, ticket)
         casework.change_status(session, complaint, status, actor=_actor(session, world), note=None, today=DAY)
 
 
 def says(store, urn: str, text: str) -> Message:
     with session_scope(store) as session:
-        message, _ = repository.record_inbound(session, urn=urn, channel="sms", provider="simulator", text=text)
+        message, _ = message_store.record_inbound(session, urn=urn, channel="sms", provider="simulator", text=text)
         return message
 
 
 def kept_answers(store, ticket: str) -> list[str]:
     with session_scope(store) as session:
-        complaint = repository.get_complaint(session, ticket)
+        complaint = complaint_store.get_complaint(session, ticket)
         return [e.note for e in events(session, complaint.id) if e.kind == "citizen_reply"]
 
 
 def status_of(store, ticket: str) -> str:
     with session_scope(store) as session:
-        return repository.get_complaint(session, ticket).status
+        return complaint_store.get_complaint(session, ticket).status
 
 
 def pending(store, message_id: int) -> bool:

@@ -194,20 +194,23 @@ def test_an_explicit_simulator_on_a_public_deployment_works_and_is_warned_about_
 
 
 def test_a_push_to_a_simulated_address_while_the_simulator_is_off_is_marked_failed_for_admins_to_see(sqlite_url, rasa):
-    from storage import repository
+    from storage import agencies as agency_store
+    from storage import contacts as contact_store
+    from storage import officers as officer_store
+    from storage import outbox as outbox_store
     from storage.models import OfficerRole
 
     engine = make_engine(sqlite_url)
     with session_scope(engine) as session:
-        contact = repository.get_or_create_urn(session, "sim-sms:+6281234567890")
-        [push] = repository.queue_outbound(
+        contact = contact_store.get_or_create_urn(session, "sim-sms:+6281234567890")
+        [push] = outbox_store.queue_outbound(
             session, urn_id=contact.id, channel="sms", provider="simulator", texts=["Status laporan: DIPROSES"]
         )
         push_id = push.id
-        admin = repository.create_officer(
-            session, name="Admin", agency_id=repository.national_queue(session).id, role=OfficerRole.admin
+        admin = officer_store.create_officer(
+            session, name="Admin", agency_id=agency_store.national_queue(session).id, role=OfficerRole.admin
         )
-        token = repository.issue_token(session, admin.id)
+        token = officer_store.issue_token(session, admin.id)
     with TestClient(create_app(public_settings(sqlite_url, rasa))) as client:
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

@@ -56,7 +56,7 @@ def test_the_questions_the_app_composes_fit_one_sms(language):
 def pilot_agencies(tmp_path_factory):
     """The seeded pilot agencies (445), as a citizen's push would name them."""
     from bot import seed
-    from storage import repository
+    from storage import agencies as agency_store
     from storage.db import make_engine, session_scope
     from storage.migrate import upgrade
 
@@ -65,7 +65,7 @@ def pilot_agencies(tmp_path_factory):
     engine = make_engine(url)
     with session_scope(engine) as session:
         seed.load(session)
-        agencies = repository.list_agencies(session)
+        agencies = agency_store.list_agencies(session)
     engine.dispose()
     return agencies
 

@@ -7,16 +7,31 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlmodel import func, select
 
-from storage import repository
+from bot import filing
+from storage import agencies as agency_store
+from storage import complaints as complaint_store
+from storage import contacts as contact_store
+from storage import messages as message_store
+from storage import models, tickets
+from storage import officers as officer_store
+from storage import outbox as outbox_store
 from storage.db import session_scope
-from storage.models import Category, Complaint, ComplaintEvent, ContactUrn, Message, OfficerRole, OutboxItem
+from storage.models import (
+    Category,
+    Complaint,
+    ComplaintEvent,
+    ContactUrn,
+    Message,
+    OfficerRole,
+    OutboxItem,
+)
 from storage.tickets import is_valid_ticket
 
 URN = "sim-sms:+6281234567890"
 OTHER_URN = "sim-sms:+6289876543210"
 
 
-def new_complaint(urn: str = URN, **overrides) -> repository.NewComplaint:
+def new_complaint(urn: str = URN, **overrides) -> complaint_store.NewComplaint:
     fields = dict(
         urn=urn,
         channel="sms",
@@ -28,26 +43,31 @@ def new_complaint(urn: str = URN, **overrides) -> repository.NewComplaint:
         address="Jl. Kaliurang km 10, Mlati",
     )
     fields.update(overrides)
-    return repository.NewComplaint(**fields)
+    return complaint_store.NewComplaint(**fields)
 
 
 def file(engine, urn: str = URN, **overrides) -> Complaint:
     with session_scope(engine) as session:
-        return repository.file_complaint(session, new_complaint(urn, **overrides), today=date(2026, 11, 27))
+        return filing.file_complaint(session, new_complaint(urn, **overrides), today=date(2026, 11, 27))
 
+
+
+def listed(session, filters, **page):
+    found = complaint_store.page_of_complaints(session, filters, **page)
+    return found.items, found.total
 
 def test_migrations_seed_the_national_queue(engine):
     with session_scope(engine) as session:
-        agency = repository.national_queue(session)
+        agency = agency_store.national_queue(session)
     assert agency.is_national_queue and agency.code == "NASIONAL"
 
 
 def test_first_contact_creates_a_citizen_and_is_found_again(engine):
     with session_scope(engine) as session:
-        first = repository.get_or_create_urn(session, URN)
+        first = contact_store.get_or_create_urn(session, URN)
     with session_scope(engine) as session:
-        again = repository.get_or_create_urn(session, URN)
-        other = repository.get_or_create_urn(session, OTHER_URN)
+        again = contact_store.get_or_create_urn(session, URN)
+        other = contact_store.get_or_create_urn(session, OTHER_URN)
     assert again.id == first.id and again.citizen_id == first.citizen_id
     assert other.citizen_id != first.citizen_id
     assert first.scheme == "sim-sms"
@@ -60,8 +80,8 @@ def test_filing_gives_a_valid_ticket_an_event_and_a_verification_deadline(engine
     # Friday 27 Nov 2026 + 3 working days = Wednesday 2 Dec 2026
     assert complaint.verify_due == date(2026, 12, 2)
     with session_scope(engine) as session:
-        history = repository.complaint_history(session, complaint.id)
-        agency_id = repository.national_queue(session).id
+        history = complaint_store.complaint_history(session, complaint.id)
+        agency_id = agency_store.national_queue(session).id
     assert [(e.kind, e.to_status, e.actor_type) for e in history] == [("filed", "diterima", "citizen")]
     assert complaint.agency_id == agency_id
 
@@ -69,23 +89,23 @@ def test_filing_gives_a_valid_ticket_an_event_and_a_verification_deadline(engine
 def test_a_ticket_is_only_found_by_the_citizen_who_filed_it(engine):
     complaint = file(engine)
     with session_scope(engine) as session:
-        assert repository.get_complaint_of_urn(session, complaint.ticket, URN).id == complaint.id
-        assert repository.get_complaint_of_urn(session, complaint.ticket, OTHER_URN) is None
-        assert repository.get_complaint_of_urn(session, complaint.ticket, "sim-sms:+6281100000000") is None
-        assert [c.ticket for c in repository.complaints_of_urn(session, URN)] == [complaint.ticket]
-        assert repository.complaints_of_urn(session, OTHER_URN) == []
+        assert complaint_store.get_complaint_of_urn(session, complaint.ticket, URN).id == complaint.id
+        assert complaint_store.get_complaint_of_urn(session, complaint.ticket, OTHER_URN) is None
+        assert complaint_store.get_complaint_of_urn(session, complaint.ticket, "sim-sms:+6281100000000") is None
+        assert [c.ticket for c in complaint_store.complaints_of_urn(session, URN)] == [complaint.ticket]
+        assert complaint_store.complaints_of_urn(session, OTHER_URN) == []
 
 
 def test_inbound_messages_are_deduplicated_by_provider_id(engine):
     with session_scope(engine) as session:
-        first, created = repository.record_inbound(
+        first, created = message_store.record_inbound(
             session, urn=URN, channel="sms", provider="twilio", text="halo", external_id="SM123"
         )
     with session_scope(engine) as session:
-        again, created_again = repository.record_inbound(
+        again, created_again = message_store.record_inbound(
             session, urn=URN, channel="sms", provider="twilio", text="halo", external_id="SM123"
         )
-        other_provider, created_other = repository.record_inbound(
+        other_provider, created_other = message_store.record_inbound(
             session, urn=URN, channel="telegram", provider="telegram", text="halo", external_id="SM123"
         )
         count = session.exec(select(func.count()).select_from(Message)).one()
@@ -96,30 +116,30 @@ def test_inbound_messages_are_deduplicated_by_provider_id(engine):
 
 def test_pending_inbound_comes_oldest_first_and_retries_wait(engine):
     with session_scope(engine) as session:
-        one, _ = repository.record_inbound(session, urn=URN, channel="sms", provider="simulator", text="satu")
-        two, _ = repository.record_inbound(session, urn=URN, channel="sms", provider="simulator", text="dua")
+        one, _ = message_store.record_inbound(session, urn=URN, channel="sms", provider="simulator", text="satu")
+        two, _ = message_store.record_inbound(session, urn=URN, channel="sms", provider="simulator", text="dua")
         urn_id = one.urn_id
     with session_scope(engine) as session:
-        assert repository.next_pending_inbound(session, urn_id).id == one.id
-        repository.mark_inbound_retry(session, one.id, "rasa down", timedelta(minutes=1))
+        assert message_store.next_pending_inbound(session, urn_id).id == one.id
+        message_store.mark_inbound_retry(session, one.id, "rasa down", timedelta(minutes=1))
     now = datetime.now(timezone.utc)
     with session_scope(engine) as session:
         # the first still blocks the conversation, and it is not due yet
-        assert repository.next_pending_inbound(session, urn_id).id == one.id
+        assert message_store.next_pending_inbound(session, urn_id).id == one.id
         # a fresh message is left to the request that stored it, a stale one is picked up
-        assert urn_id not in repository.urns_with_due_inbound(session, now)
-        assert urn_id in repository.urns_with_due_inbound(session, now + timedelta(minutes=2))
-        repository.mark_inbound_handled(session, one.id)
+        assert urn_id not in message_store.urns_with_due_inbound(session, now)
+        assert urn_id in message_store.urns_with_due_inbound(session, now + timedelta(minutes=2))
+        message_store.mark_inbound_handled(session, one.id)
     with session_scope(engine) as session:
-        assert repository.next_pending_inbound(session, urn_id).id == two.id
+        assert message_store.next_pending_inbound(session, urn_id).id == two.id
 
 
 def _queue(engine, texts: list[str], urn: str = URN) -> list[int]:
     with session_scope(engine) as session:
-        contact = repository.get_or_create_urn(session, urn)
+        contact = contact_store.get_or_create_urn(session, urn)
         return [
             m.id
-            for m in repository.queue_outbound(
+            for m in outbox_store.queue_outbound(
                 session, urn_id=contact.id, channel="sms", provider="simulator", texts=texts
             )
         ]
@@ -129,11 +149,11 @@ def test_outbox_claims_are_leased_so_nothing_is_sent_twice(engine):
     ids = _queue(engine, ["satu", "dua"])
     now = datetime.now(timezone.utc)
     with session_scope(engine) as session:
-        first = repository.claim_outbox(session, now=now, lease=timedelta(seconds=60))
+        first = outbox_store.claim_outbox(session, now=now, lease=timedelta(seconds=60))
     with session_scope(engine) as session:
-        second = repository.claim_outbox(session, now=now, lease=timedelta(seconds=60))
+        second = outbox_store.claim_outbox(session, now=now, lease=timedelta(seconds=60))
     with session_scope(engine) as session:
-        after_lease = repository.claim_outbox(session, now=now + timedelta(seconds=61), lease=timedelta(seconds=60))
+        after_lease = outbox_store.claim_outbox(session, now=now + timedelta(seconds=61), lease=timedelta(seconds=60))
     assert [m.id for _, m, _ in first] == ids
     assert second == []
     assert [m.id for _, m, _ in after_lease] == ids  # a crashed dispatcher's rows come back
@@ -143,12 +163,12 @@ def test_a_sent_message_records_the_provider_id_and_leaves_the_outbox(engine):
     [message_id] = _queue(engine, ["halo"])
     now = datetime.now(timezone.utc)
     with session_scope(engine) as session:
-        [(item, _, _)] = repository.claim_outbox(session, now=now, lease=timedelta(seconds=60))
-        repository.mark_sent(session, item.id, external_id="SM999", status="sent")
+        [(item, _, _)] = outbox_store.claim_outbox(session, now=now, lease=timedelta(seconds=60))
+        outbox_store.mark_sent(session, item.id, external_id="SM999", status="sent")
     with session_scope(engine) as session:
         message = session.get(Message, message_id)
         assert (message.status, message.external_id, message.attempts) == ("sent", "SM999", 1)
-        assert repository.claim_outbox(session, now=now + timedelta(hours=1), lease=timedelta(seconds=60)) == []
+        assert outbox_store.claim_outbox(session, now=now + timedelta(hours=1), lease=timedelta(seconds=60)) == []
 
 
 def test_a_failed_send_waits_and_holds_back_later_messages_of_the_conversation(engine):
@@ -156,15 +176,15 @@ def test_a_failed_send_waits_and_holds_back_later_messages_of_the_conversation(e
     [other_id] = _queue(engine, ["lain"], urn=OTHER_URN)
     now = datetime.now(timezone.utc)
     with session_scope(engine) as session:
-        claimed = repository.claim_outbox(session, now=now, lease=timedelta(seconds=60), message_ids=[first_id])
-        repository.mark_send_failed(session, claimed[0][0].id, error="timeout", retry_in=timedelta(seconds=30))
+        claimed = outbox_store.claim_outbox(session, now=now, lease=timedelta(seconds=60), message_ids=[first_id])
+        outbox_store.mark_send_failed(session, claimed[0][0].id, error="timeout", retry_in=timedelta(seconds=30))
     with session_scope(engine) as session:
-        claimable = repository.claim_outbox(session, now=now + timedelta(seconds=1), lease=timedelta(seconds=60))
+        claimable = outbox_store.claim_outbox(session, now=now + timedelta(seconds=1), lease=timedelta(seconds=60))
         # "dua" must not overtake "satu"; the other conversation is not held back
         assert [m.id for _, m, _ in claimable] == [other_id]
-        repository.mark_sent(session, claimable[0][0].id, external_id="SM1", status="sent")
+        outbox_store.mark_sent(session, claimable[0][0].id, external_id="SM1", status="sent")
     with session_scope(engine) as session:
-        later = repository.claim_outbox(session, now=now + timedelta(seconds=120), lease=timedelta(seconds=60))
+        later = outbox_store.claim_outbox(session, now=now + timedelta(seconds=120), lease=timedelta(seconds=60))
     assert [m.id for _, m, _ in later] == [first_id, second_id]
 
 
@@ -172,8 +192,8 @@ def test_a_permanent_failure_is_recorded_on_the_message(engine):
     [message_id] = _queue(engine, ["halo"])
     now = datetime.now(timezone.utc)
     with session_scope(engine) as session:
-        [(item, _, _)] = repository.claim_outbox(session, now=now, lease=timedelta(seconds=60))
-        repository.mark_send_failed(session, item.id, error="21211 invalid number", retry_in=None)
+        [(item, _, _)] = outbox_store.claim_outbox(session, now=now, lease=timedelta(seconds=60))
+        outbox_store.mark_send_failed(session, item.id, error="21211 invalid number", retry_in=None)
     with session_scope(engine) as session:
         message = session.get(Message, message_id)
         outbox = session.exec(select(OutboxItem).where(OutboxItem.message_id == message_id)).one()
@@ -183,39 +203,39 @@ def test_a_permanent_failure_is_recorded_on_the_message(engine):
 
 def test_tokens_are_stored_hashed_and_can_be_revoked(engine):
     with session_scope(engine) as session:
-        agency = repository.create_agency(session, code="DPUPR-SLEMAN", name="Dinas PUPR Sleman", region_code="34.04")
-        officer = repository.create_officer(session, name="Sari", agency_id=agency.id, role=OfficerRole.officer)
-        token = repository.issue_token(session, officer.id)
+        agency = agency_store.create_agency(session, code="DPUPR-SLEMAN", name="Dinas PUPR Sleman", region_code="34.04")
+        officer = officer_store.create_officer(session, name="Sari", agency_id=agency.id, role=OfficerRole.officer)
+        token = officer_store.issue_token(session, officer.id)
     with session_scope(engine) as session:
-        assert repository.authenticate_token(session, token).id == officer.id
-        assert repository.authenticate_token(session, token + "x") is None
-        stored = session.exec(select(repository.ApiToken)).one()
+        assert officer_store.authenticate_token(session, token).id == officer.id
+        assert officer_store.authenticate_token(session, token + "x") is None
+        stored = session.exec(select(models.ApiToken)).one()
         assert token not in (stored.token_hash, stored.prefix) and stored.last_used_at is not None
-        assert repository.revoke_tokens(session, officer.id) == 1
+        assert officer_store.revoke_tokens(session, officer.id) == 1
     with session_scope(engine) as session:
-        assert repository.authenticate_token(session, token) is None
+        assert officer_store.authenticate_token(session, token) is None
 
 
 def test_listing_filters_scopes_and_paginates(engine):
     with session_scope(engine) as session:
-        other_agency = repository.create_agency(session, code="DLH-BADUNG", name="DLH Badung", region_code="51.03")
+        other_agency = agency_store.create_agency(session, code="DLH-BADUNG", name="DLH Badung", region_code="51.03")
     filed = [file(engine, description=f"Jalan rusak nomor {i}") for i in range(5)]
     filed.append(file(engine, category=Category.lingkungan, region_code="51.03", description="Sampah menumpuk"))
     with session_scope(engine) as session:
-        national = repository.national_queue(session).id
-        everything, total = repository.list_complaints(session, repository.ComplaintFilter(), agency_scope=None)
-        page_two, total_two = repository.list_complaints(
-            session, repository.ComplaintFilter(), agency_scope=None, page=2, page_size=4
+        national = agency_store.national_queue(session).id
+        everything, total = listed(session, complaint_store.ComplaintFilter(), agency_scope=None)
+        page_two, total_two = listed(
+            session, complaint_store.ComplaintFilter(), agency_scope=None, page=2, page_size=4
         )
-        environment, _ = repository.list_complaints(
-            session, repository.ComplaintFilter(category="lingkungan"), agency_scope=None
+        environment, _ = listed(
+            session, complaint_store.ComplaintFilter(category="lingkungan"), agency_scope=None
         )
-        badung, _ = repository.list_complaints(session, repository.ComplaintFilter(region_code="51.03"), agency_scope=None)
-        national_only, _ = repository.list_complaints(
-            session, repository.ComplaintFilter(agency_code="NASIONAL"), agency_scope=national
+        badung, _ = listed(session, complaint_store.ComplaintFilter(region_code="51.03"), agency_scope=None)
+        national_only, _ = listed(
+            session, complaint_store.ComplaintFilter(agency_code="NASIONAL"), agency_scope=national
         )
-        other_scope, other_total = repository.list_complaints(
-            session, repository.ComplaintFilter(), agency_scope=other_agency.id
+        other_scope, other_total = listed(
+            session, complaint_store.ComplaintFilter(), agency_scope=other_agency.id
         )
     assert total == 6 and len(everything) == 6 and total_two == 6 and len(page_two) == 2
     assert {c.ticket for c in everything} == {c.ticket for c in filed}
@@ -254,7 +274,7 @@ def test_two_concurrent_writers_lose_nothing_and_never_share_a_ticket(engine):
 def test_a_ticket_collision_draws_again(engine, monkeypatch):
     existing = file(engine)
     draws = iter([existing.ticket, existing.ticket, "12345671"])
-    monkeypatch.setattr(repository.tickets, "new_ticket", lambda: next(draws))
+    monkeypatch.setattr(tickets, "new_ticket", lambda: next(draws))
     second = file(engine, urn=OTHER_URN)
     assert second.ticket == "12345671"
 

@@ -13,7 +13,12 @@ from telegram import Bot
 from channels.telegram import SECRET_HEADER, Blocked, keyboard_for, parse_update
 from storage.db import session_scope
 from storage.models import Attachment, ContactUrn, Message
-from tests.channels_support import TELEGRAM_SECRET, app_client, channel_settings, wait_for
+from tests.channels_support import (
+    TELEGRAM_SECRET,
+    app_client,
+    channel_settings,
+    wait_for,
+)
 
 RECORDED = json.loads((Path(__file__).parent / "data" / "telegram_updates.json").read_text())
 CHAT = 123456789

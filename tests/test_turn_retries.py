@@ -16,8 +16,14 @@ import pytest
 from sqlmodel import select
 
 from bot import metrics
-from bot.conversation import RETRY_CONCURRENCY, STUCK_AFTER_ATTEMPTS, Conversations, retry_delay
-from storage import repository
+from bot.conversation import (
+    RETRY_CONCURRENCY,
+    STUCK_AFTER_ATTEMPTS,
+    Conversations,
+    retry_delay,
+)
+from storage import messages as message_store
+from storage import pushes as push_store
 from storage.db import session_scope
 from storage.models import Direction, Message
 from tests.fakes.scripted_rasa import ScriptedRasa
@@ -35,7 +41,7 @@ def counters():
 def stored(store, text: str, urn: str = CITIZEN, age: timedelta = timedelta(0)) -> Message:
     """An inbound message as a webhook stores it (``age``: stored that long ago)."""
     with session_scope(store) as session:
-        message, _ = repository.record_inbound(session, urn=urn, channel="sms", provider="simulator", text=text)
+        message, _ = message_store.record_inbound(session, urn=urn, channel="sms", provider="simulator", text=text)
         message.created_at = datetime.now(timezone.utc) - age
         session.add(message)
         return message
@@ -167,27 +173,27 @@ def test_conversations_are_retried_at_the_same_time_within_a_bound(store):
 def test_a_conversation_waiting_for_its_first_message_is_not_picked_for_a_later_one(engine):
     waiting = stored(engine, "satu", age=timedelta(minutes=2))
     with session_scope(engine) as session:
-        repository.mark_inbound_retry(session, waiting.id, "HTTP 500", timedelta(minutes=4))
+        message_store.mark_inbound_retry(session, waiting.id, "HTTP 500", timedelta(minutes=4))
     stored(engine, "dua", age=timedelta(minutes=1))  # stale, but behind the first
     with session_scope(engine) as session:
-        assert repository.urns_with_due_inbound(session, datetime.now(timezone.utc)) == []
+        assert message_store.urns_with_due_inbound(session, datetime.now(timezone.utc)) == []
     make_due(engine, waiting.id)
     with session_scope(engine) as session:
-        assert repository.urns_with_due_inbound(session, datetime.now(timezone.utc)) == [waiting.urn_id]
+        assert message_store.urns_with_due_inbound(session, datetime.now(timezone.utc)) == [waiting.urn_id]
 
 
 def test_a_push_written_after_a_waiting_message_is_not_picked_before_that_message(engine):
     waiting = stored(engine, "satu", age=timedelta(minutes=2))
     with session_scope(engine) as session:
-        repository.mark_inbound_retry(session, waiting.id, "HTTP 500", timedelta(minutes=4))
+        message_store.mark_inbound_retry(session, waiting.id, "HTTP 500", timedelta(minutes=4))
     with session_scope(engine) as session:
-        repository.queue_dialogue_push(session, waiting.urn_id, "EXTERNAL_status_changed", {"ticket": "12345678"})
+        push_store.queue_dialogue_push(session, waiting.urn_id, "EXTERNAL_status_changed", {"ticket": "12345678"})
     with session_scope(engine) as session:
-        assert repository.urns_with_due_pushes(session, datetime.now(timezone.utc)) == []  # it waits behind
+        assert push_store.urns_with_due_pushes(session, datetime.now(timezone.utc)) == []  # it waits behind
     with session_scope(engine) as session:
-        repository.mark_inbound_handled(session, waiting.id)
+        message_store.mark_inbound_handled(session, waiting.id)
     with session_scope(engine) as session:
-        assert repository.urns_with_due_pushes(session, datetime.now(timezone.utc)) == [waiting.urn_id]
+        assert push_store.urns_with_due_pushes(session, datetime.now(timezone.utc)) == [waiting.urn_id]
 
 
 async def _until(condition) -> None:

@@ -12,6 +12,11 @@ from sqlmodel import func, select, update
 
 from channels import gsm7
 from channels.twilio import parse_incoming
+from storage import agencies as agency_store
+from storage import contacts as contact_store
+from storage import messages as message_store
+from storage import officers as officer_store
+from storage import outbox as outbox_store
 from storage.db import session_scope
 from storage.models import Attachment, ContactUrn, Message
 from tests.channels_support import app_client, channel_settings, post_twilio, wait_for
@@ -165,10 +170,9 @@ def test_an_undelivered_message_is_visible_to_operators(client, fakes, store):
         client, twilio.auth_token,
         {"MessageSid": sent["sid"], "MessageStatus": "undelivered", "ErrorCode": "30003"}, "/webhooks/twilio/status",
     )
-    from storage import repository
 
     with session_scope(store) as session:
-        [(message, contact)] = repository.failed_deliveries(session)
+        [(message, contact)] = message_store.failed_deliveries(session)
     assert message.external_id == sent["sid"] and "30003" in message.error
     assert contact.urn == "sms:" + CITIZEN
 
@@ -238,11 +242,10 @@ def test_a_provider_outage_is_retried_and_delivers_once(client, fakes, store):
 
 
 def _queue_push(store, text: str, urn: str = "whatsapp:" + CITIZEN) -> int:
-    from storage import repository
 
     with session_scope(store) as session:
-        contact = repository.get_urn(session, urn)
-        [message] = repository.queue_outbound(
+        contact = contact_store.get_urn(session, urn)
+        [message] = outbox_store.queue_outbound(
             session, urn_id=contact.id, channel=urn.split(":")[0], provider="twilio", texts=[text]
         )
         return message.id
@@ -265,7 +268,6 @@ def _unreachable(store) -> bool:
 
 
 def test_failed_deliveries_are_listed_for_admins_only(client, fakes, store):
-    from storage import repository
     from storage.models import OfficerRole
 
     _, twilio, _ = fakes
@@ -273,10 +275,10 @@ def test_failed_deliveries_are_listed_for_admins_only(client, fakes, store):
     post_twilio(client, twilio.auth_token, sms("halo", "SM0016"))
     wait_for(lambda: _all_failed(store), what="the failed reply")
     with session_scope(store) as session:
-        agency = repository.national_queue(session)
-        admin = repository.create_officer(session, name="Admin", agency_id=agency.id, role=OfficerRole.admin)
-        officer = repository.create_officer(session, name="Petugas", agency_id=agency.id, role=OfficerRole.officer)
-        admin_token, officer_token = repository.issue_token(session, admin.id), repository.issue_token(session, officer.id)
+        agency = agency_store.national_queue(session)
+        admin = officer_store.create_officer(session, name="Admin", agency_id=agency.id, role=OfficerRole.admin)
+        officer = officer_store.create_officer(session, name="Petugas", agency_id=agency.id, role=OfficerRole.officer)
+        admin_token, officer_token = officer_store.issue_token(session, admin.id), officer_store.issue_token(session, officer.id)
     listed = client.get("/api/v1/deliveries/failed", headers={"Authorization": f"Bearer {admin_token}"})
     assert listed.status_code == 200
     [row] = listed.json()

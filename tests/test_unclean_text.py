@@ -14,7 +14,13 @@ from channels.base import IncomingMessage, MediaItem, clean_text
 from channels.telegram import SECRET_HEADER
 from storage.db import make_engine, session_scope
 from storage.models import Attachment, ContactUrn, Direction, Message
-from tests.channels_support import TELEGRAM_SECRET, app_client, channel_settings, sign, wait_for
+from tests.channels_support import (
+    TELEGRAM_SECRET,
+    app_client,
+    channel_settings,
+    sign,
+    wait_for,
+)
 
 # (what a JSON client sends, as JSON source text, what is stored and reaches the dialogue)
 JSON_TEXTS = [
@@ -179,19 +185,22 @@ def test_an_invalid_field_holding_a_lone_surrogate_gets_a_422_not_a_500(app):
 def test_officers_texts_through_the_api_are_stored_cleaned(app, database_url):
     from datetime import date
 
-    from storage import repository
+    from bot import filing
+    from storage import agencies as agency_store
+    from storage import complaints as complaint_store
+    from storage import officers as officer_store
     from storage.models import Category, ComplaintEvent, OfficerRole
 
     client, _, _, _ = app
     engine = make_engine(database_url)
     with session_scope(engine) as session:
-        admin = repository.create_officer(
-            session, name="Admin", agency_id=repository.national_queue(session).id, role=OfficerRole.admin
+        admin = officer_store.create_officer(
+            session, name="Admin", agency_id=agency_store.national_queue(session).id, role=OfficerRole.admin
         )
-        token = repository.issue_token(session, admin.id)
-        ticket = repository.file_complaint(
+        token = officer_store.issue_token(session, admin.id)
+        ticket = filing.file_complaint(
             session,
-            repository.NewComplaint(urn="sim-sms:+6281234567890", channel="sms", description="Jalan rusak",
+            complaint_store.NewComplaint(urn="sim-sms:+6281234567890", channel="sms", description="Jalan rusak",
                                     category=Category.infrastruktur, province_code="34", region_code="34.04"),
             today=date(2026, 11, 27),
         ).ticket
@@ -206,7 +215,7 @@ def test_officers_texts_through_the_api_are_stored_cleaned(app, database_url):
         assert response.status_code in (200, 201), response.text
     with session_scope(engine) as session:
         notes = {e.kind: e.note for e in session.exec(select(ComplaintEvent)) if e.note}
-        agency = repository.get_agency_by_code(session, "BPBD-3404")
+        agency = agency_store.get_agency_by_code(session, "BPBD-3404")
         assert notes["reply"] == "Mohon kirim foto \ufffd" and "dicek \ufffd" in notes.values()
         assert agency.name == "BPBD Sleman \ufffd"
     engine.dispose()

@@ -16,7 +16,9 @@ import pytest
 from sqlmodel import update
 
 from channels.twilio import TEMPLATE_VARIABLE_LIMIT, template_variable
-from storage import repository
+from storage import contacts as contact_store
+from storage import messages as message_store
+from storage import outbox as outbox_store
 from storage.db import session_scope
 from storage.models import Message
 from tests.channels_support import app_client, channel_settings, post_twilio, wait_for
@@ -51,8 +53,8 @@ def citizen_wrote_hours_ago(client, twilio, store, hours: int) -> None:
 
 def queue_push(store, text: str) -> int:
     with session_scope(store) as session:
-        contact = repository.get_urn(session, "whatsapp:" + CITIZEN)
-        [message] = repository.queue_outbound(
+        contact = contact_store.get_urn(session, "whatsapp:" + CITIZEN)
+        [message] = outbox_store.queue_outbound(
             session, urn_id=contact.id, channel="whatsapp", provider="twilio", texts=[text]
         )
         return message.id
@@ -80,7 +82,7 @@ def test_a_template_push_asks_for_status_callbacks_and_its_failure_is_recorded(c
     failed = status_of(store, push_id)
     assert failed.status == "failed" and "63049" in failed.error
     with session_scope(store) as session:
-        assert [m.id for m, _ in repository.failed_deliveries(session)] == [push_id]
+        assert [m.id for m, _ in message_store.failed_deliveries(session)] == [push_id]
 
 
 def test_the_template_fallback_after_error_63016_asks_for_status_callbacks_too(client, fakes, store):

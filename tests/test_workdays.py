@@ -1,4 +1,4 @@
-"""Working days (storage/workdays.py): weekends and Indonesian national holidays excluded."""
+"""Working days (bot/workdays.py): weekends and Indonesian national holidays excluded."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import holidays
 import pytest
 
-from storage.workdays import add_working_days, is_working_day
+from bot.workdays import add_working_days, is_working_day
 
 ID_HOLIDAYS = holidays.country_holidays("ID", years=range(2025, 2028))
 

@@ -17,11 +17,11 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot import answers, casework, categories, metrics, reading_pool, services, texts
+from bot import answers, categories, filing, metrics, reading_pool, services, texts
 from bot.regions import Place, place_phrase, resolve
 from bot.texting import normalize
 from channels.urns import InvalidAddress, channel_of
-from storage import repository
+from storage import complaints as complaint_store
 from storage.models import Category
 
 logger = logging.getLogger(__name__)
@@ -410,7 +410,7 @@ class ActionFileComplaint(Action):
             logger.error("cannot file a complaint for a conversation that is not a URN")
             dispatcher.utter_message(response="utter_cannot_file")
             return [SlotSet(slot, None) for slot in FORM_SLOTS]
-        new = repository.NewComplaint(
+        new = complaint_store.NewComplaint(
             urn=tracker.sender_id,
             channel=channel,
             description=tracker.get_slot("description"),
@@ -426,13 +426,9 @@ class ActionFileComplaint(Action):
         zone, _ = texts.timezone_of(new.province_code)
         today = datetime.now(zone).date()
 
-        def file_and_announce(session):
-            filed = repository.file_complaint(session, new, today=today)
-            casework.announce_new_complaint(session, filed)  # the agency's officers hear of it at once
-            return filed
-
         try:
-            complaint = await services.in_transaction(file_and_announce)
+            # filed and announced to the agency's officers in one transaction
+            complaint = await services.in_transaction(lambda session: filing.file_and_announce(session, new, today=today))
         except Exception as error:  # noqa: BLE001 - any failure must reach the citizen, never vanish
             return self._filing_failed(dispatcher, language, error)
         logger.info("complaint filed: ticket=%s category=%s region=%s", complaint.ticket, complaint.category, complaint.region_code)

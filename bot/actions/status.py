@@ -9,7 +9,7 @@ from rasa_sdk.types import DomainDict
 
 from bot import services, texts
 from bot.actions.complaint import language_of
-from storage import repository
+from storage import complaints as complaint_store
 from storage.tickets import InvalidTicket, find_ticket, parse_ticket
 
 
@@ -32,7 +32,7 @@ class ActionCheckStatus(Action):
             dispatcher.utter_message(text=texts.ticket_invalid(language))
             return [SlotSet("ticket", None)]
         complaint = await services.in_transaction(
-            lambda s: repository.get_complaint_of_urn(s, ticket, tracker.sender_id)
+            lambda s: complaint_store.get_complaint_of_urn(s, ticket, tracker.sender_id)
         )
         if complaint is None:
             dispatcher.utter_message(text=texts.ticket_not_found(ticket, language))
@@ -46,6 +46,6 @@ class ActionListComplaints(Action):
         return "action_list_complaints"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        complaints = await services.in_transaction(lambda s: repository.complaints_of_urn(s, tracker.sender_id))
+        complaints = await services.in_transaction(lambda s: complaint_store.complaints_of_urn(s, tracker.sender_id))
         dispatcher.utter_message(text=texts.complaint_list(complaints, language_of(tracker)))
         return []

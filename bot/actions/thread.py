@@ -24,11 +24,11 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot import casework, services, texts
+from bot import casework, deadlines, services, texts
 from bot.actions.complaint import FORM_SLOTS, language_of, prefill_from_first_message
 from bot.actions.status import ActionCheckStatus, ActionListComplaints
 from bot.casework import CaseworkError
-from storage import repository
+from storage import complaints as complaint_store
 from storage.models import Agency
 
 THREAD_SLOTS = (
@@ -101,7 +101,7 @@ class ActionNotePush(Action):
 
 
 def _status_of(session, ticket: str) -> str | None:
-    complaint = repository.get_complaint(session, ticket)
+    complaint = complaint_store.get_complaint(session, ticket)
     return complaint.status if complaint else None
 
 
@@ -212,7 +212,7 @@ class ActionThreadAnswer(Action):
 
 
 def _own_complaint(session, ticket: str, urn: str):
-    complaint = repository.get_complaint_of_urn(session, ticket, urn)
+    complaint = complaint_store.get_complaint_of_urn(session, ticket, urn)
     if complaint is None:
         raise CaseworkError("not_found", "not this citizen's complaint")
     return complaint
@@ -220,7 +220,7 @@ def _own_complaint(session, ticket: str, urn: str):
 
 def _relay(session, ticket: str, urn: str, text: str) -> Agency:
     complaint = _own_complaint(session, ticket, urn)
-    if complaint.status not in casework.OPEN | {"selesai"}:
+    if complaint.status not in deadlines.OPEN | {"selesai"}:
         raise CaseworkError("closed", complaint.status)
     casework.relay_citizen_answer(session, complaint, text)
     return session.get(Agency, complaint.agency_id)

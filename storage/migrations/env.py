@@ -6,7 +6,7 @@ import os
 
 from alembic import context
 
-from storage.db import make_engine
+from storage.db import DEFAULT_DATABASE_URL, make_engine
 import storage.models  # noqa: F401  (registers every table on the metadata)
 from storage.models import SQLModel
 
@@ -26,12 +26,8 @@ def _render_item(type_, obj, autogen_context):
 
 
 def _database_url() -> str:
-    url = config.attributes.get("database_url") or os.environ.get("DATABASE_URL")
-    if not url:
-        from bot.config import Settings
-
-        url = Settings().database_url
-    return url
+    # the app and `aduan migrate` pass their settings' URL; a bare `alembic` reads DATABASE_URL
+    return config.attributes.get("database_url") or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
 def run_migrations_offline() -> None:

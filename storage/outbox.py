@@ -1,0 +1,179 @@
+"""The outbox: texts waiting to be sent, claimed by a sender under a lease, then marked sent or failed.
+
+Plain functions taking a session; callers own the transaction (``storage.db.session_scope``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    ContactUrn,
+    Direction,
+    Message,
+    MessageStatus,
+    OutboxItem,
+    utcnow,
+)
+from storage.redaction import error_text
+
+
+def queue_outbound(
+    session: Session,
+    *,
+    urn_id: int,
+    channel: str,
+    provider: str,
+    texts: list[str],
+    reply_to_id: int | None = None,
+    complaint_id: int | None = None,
+) -> list[Message]:
+    """Write outgoing messages and their outbox items in the caller's transaction."""
+    return queue_outbound_many(
+        session,
+        [OutboundText(urn_id=urn_id, channel=channel, provider=provider, text=text) for text in texts],
+        reply_to_id=reply_to_id,
+        complaint_id=complaint_id,
+    )
+
+
+@dataclass(frozen=True)
+class OutboundText:
+    urn_id: int
+    channel: str
+    provider: str
+    text: str
+
+
+def queue_outbound_many(
+    session: Session,
+    outbound: Sequence[OutboundText],
+    *,
+    reply_to_id: int | None = None,
+    complaint_id: int | None = None,
+    kind: str | None = None,
+) -> list[Message]:
+    """Write outgoing messages (to one or several addresses) and their outbox items, in this order.
+
+    Two flushes whatever the number of messages: the messages (one multi-row INSERT), then their
+    outbox items, which need the messages' ids.
+    """
+    messages = [
+        Message(
+            direction=Direction.outbound.value,
+            urn_id=item.urn_id,
+            channel=item.channel,
+            provider=item.provider,
+            text=item.text,
+            status=MessageStatus.queued.value,
+            reply_to_id=reply_to_id,
+            complaint_id=complaint_id,
+            kind=kind,
+        )
+        for item in outbound
+    ]
+    if not messages:
+        session.flush()
+        return messages
+    session.add_all(messages)
+    session.flush()
+    session.add_all([OutboxItem(message_id=message.id) for message in messages])
+    session.flush()
+    return messages
+
+
+def claim_outbox(
+    session: Session, *, now: datetime, lease: timedelta, limit: int = 50, message_ids: list[int] | None = None
+) -> list[tuple[OutboxItem, Message, ContactUrn]]:
+    """Take due outbox items for sending, with a lease so that two dispatchers never send one twice."""
+    earlier, earlier_message = aliased(OutboxItem), aliased(Message)
+    # A message waiting to be retried holds back the later messages of its conversation.
+    waiting_before = (
+        select(earlier.id)
+        .join(earlier_message, col(earlier_message.id) == col(earlier.message_id))
+        .where(
+            earlier.state == "pending",
+            col(earlier.id) < col(OutboxItem.id),
+            earlier_message.urn_id == Message.urn_id,
+            col(earlier.available_at) > now,
+        )
+        .exists()
+    )
+    query = (
+        select(OutboxItem.id)
+        .join(Message, col(Message.id) == col(OutboxItem.message_id))
+        .where(
+            OutboxItem.state == "pending",
+            col(OutboxItem.available_at) <= now,
+            or_(col(OutboxItem.locked_until).is_(None), col(OutboxItem.locked_until) < now),
+            ~waiting_before,
+        )
+        .order_by(col(OutboxItem.id))
+        .limit(limit)
+    )
+    if message_ids is not None:
+        query = query.where(col(OutboxItem.message_id).in_(message_ids))
+    claimed = []
+    for item_id in session.exec(query).all():
+        result = session.execute(
+            update(OutboxItem)
+            .where(
+                col(OutboxItem.id) == item_id,
+                or_(col(OutboxItem.locked_until).is_(None), col(OutboxItem.locked_until) < now),
+            )
+            .values(locked_until=now + lease)
+        )
+        if result.rowcount == 1:
+            item = session.get(OutboxItem, item_id)
+            message = session.get(Message, item.message_id)
+            contact = session.get(ContactUrn, message.urn_id)
+            claimed.append((item, message, contact))
+    session.flush()
+    return claimed
+
+
+def release_claim(session: Session, item_id: int) -> None:
+    """Give a claimed item back untouched (it waits behind an earlier failed message)."""
+    session.execute(update(OutboxItem).where(col(OutboxItem.id) == item_id).values(locked_until=None))
+
+
+def mark_sent(session: Session, item_id: int, *, external_id: str | None, status: str) -> None:
+    item = session.get(OutboxItem, item_id)
+    item.state = "done"
+    item.attempts += 1
+    item.locked_until = None
+    item.last_error = None
+    message = session.get(Message, item.message_id)
+    message.status = status
+    message.external_id = external_id
+    message.attempts = item.attempts
+    message.updated_at = utcnow()
+    session.add_all([item, message])
+    session.flush()
+
+
+def mark_send_failed(
+    session: Session, item_id: int, *, error: str, retry_in: timedelta | None
+) -> None:
+    """A failed send: retried after ``retry_in``, or given up for good when it is None."""
+    item = session.get(OutboxItem, item_id)
+    item.attempts += 1
+    item.locked_until = None
+    item.last_error = error_text(error)
+    message = session.get(Message, item.message_id)
+    message.attempts = item.attempts
+    message.error = item.last_error
+    message.updated_at = utcnow()
+    if retry_in is None:
+        item.state = "failed"
+        message.status = MessageStatus.failed.value
+    else:
+        item.available_at = utcnow() + retry_in
+    session.add_all([item, message])
+    session.flush()

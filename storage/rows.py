@@ -1,0 +1,54 @@
+"""Helpers every aggregate of the store shares: the dialect's ``ON CONFLICT`` insert, aware datetimes, ``NotFound``, the error columns' length.
+
+Plain functions taking a session; callers own the transaction (``storage.db.session_scope``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import make_transient_to_detached
+from sqlmodel import Session
+
+
+class NotFound(LookupError):
+    pass
+
+
+def dialect_insert(session: Session, model):
+    """``INSERT`` for ``model`` in the session's SQL dialect, to use ``ON CONFLICT`` (PostgreSQL, SQLite)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    raise NotImplementedError(f"no ON CONFLICT insert for {dialect}")
+
+
+def insert_unless_exists(session: Session, row, unique: str):
+    """Insert a new model object unless a row with the same ``unique`` column exists; None if one does.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` statement: a unique clash (another writer
+    got there first) needs no savepoint around the insert, and the transaction stays usable. On
+    success ``row`` gets its id and joins the session as a persistent object, as if it had been
+    added and flushed (a Core insert: cheaper than the ORM's INSERT ... RETURNING of an entity).
+    """
+    session.flush()  # what the row refers to is written first, as a flush would order it
+    table = type(row).__table__
+    values = {column.key: getattr(row, column.key) for column in table.columns if not column.primary_key}
+    statement = (
+        dialect_insert(session, table).values(**values).on_conflict_do_nothing(index_elements=[unique]).returning(table.c.id)
+    )
+    new_id = session.exec(statement).scalar()
+    if new_id is None:
+        return None
+    row.id = new_id
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
+
+
+def aware(moment: datetime) -> datetime:
+    # SQLite hands datetimes back without their zone; they are stored in UTC
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
