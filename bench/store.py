@@ -529,7 +529,7 @@ def measure(backend: Backend, dataset: Dataset, repetitions: int) -> dict[str, d
     results["list_open_busiest"]["filter"] = f"agency {busiest[0]}, status {busiest[1]}"
 
     def status_change(_: int) -> None:
-        # what POST /api/v1/complaints/{ticket}/status runs (bot/api.py _act), without the response
+        # what POST /api/v1/complaints/{ticket}/status runs (bot/api/routes/complaints.py), without the response
         index = rng.randrange(len(dataset.open_complaints))
         ticket, agency_id, status = dataset.open_complaints[index]
         new = NEXT_STATUS[status]

@@ -29,7 +29,8 @@ from bot import api, http_errors, metrics, reading_pool, services, workdays
 from bot.config import Settings, get_settings
 from bot.conversation import EngineUnavailable, RasaClient
 from bot.gateway import Gateway
-from channels import media
+from bot.media_links import MediaLinks
+from bot.media_links import router as media_router
 from channels.providers import build_adapters, webhook_routers
 from storage.db import make_engine
 
@@ -51,13 +52,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "endpoint, through which anyone could otherwise act as any citizen. `aduan run` makes one per run."
         )
     engine = make_engine(settings.database_url)
-    services.configure(engine)
-    media.configure(settings.public_base_url, settings.media_link_secret)
     executor = ActionExecutor()
     executor.register_package("bot.actions")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Built here and handed on: to the routes (app.state) and, for the actions rasa-sdk builds
+        # itself, to the one process-wide access point (bot/services.py), cleared at shutdown.
+        media_links = MediaLinks.configured(settings.public_base_url, settings.media_link_secret)
+        app.state.media_links = media_links
+        services.install(services.Services(engine, media_links))
         rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds)
         gateway = Gateway(engine, rasa, build_adapters(settings), max_attempts=settings.send_max_attempts)
         app.state.gateway = gateway
@@ -93,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await gateway.stop()
             if pool is not None:
                 await asyncio.to_thread(reading_pool.stop)
+            services.clear()
             engine.dispose()
 
     app = FastAPI(
@@ -107,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api.router)
     for router in webhook_routers(settings):
         app.include_router(router)
+    app.include_router(media_router)  # GET /media/{id}: officers open a citizen's files
 
     async def _engine_state(request: Request) -> dict[str, Any]:
         try:

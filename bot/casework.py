@@ -3,7 +3,7 @@
 Every function runs inside the caller's transaction and writes, in that same transaction, the
 change, its event (who, when, a note), the messages it causes (outbox rows) and what the
 citizen's dialogue must learn (``dialogue_push``, told to Rasa with ``trigger_intent``). Officer
-commands (bot/officer_desk.py), the REST API (bot/api.py), the dialogue's actions and the
+commands (bot/officer_desk.py), the REST API (bot/api/), the dialogue's actions and the
 deadline clock all come through here, so every path obeys the same rules.
 """
 
@@ -14,9 +14,8 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot import deadlines, desk_texts, texts
+from bot import deadlines, desk_texts, services, texts
 from bot.workdays import add_working_days, is_working_day
-from channels import media
 from channels.formatting import render
 from channels.urns import channel_of, provider_of
 from storage import agencies as agency_store
@@ -211,7 +210,7 @@ def announce_new_complaint(session: Session, complaint: Complaint) -> int:
     context = _load_for_push(session, complaint)  # the agency and the reporter's address, in one query
     attachments = message_store.attachments_of_complaint(session, complaint.id)
     reporter = None if complaint.anonymous else context.contact.urn
-    links = {a.id: link for a in attachments if (link := media.link_for(a))}
+    links = {a.id: link for a in attachments if (link := services.media_link(a))}
     text = desk_texts.new_complaint(complaint, context.agency, attachments, reporter, links)
     return notify_officers(session, complaint, text, kind=MessageKind.new_complaint)
 

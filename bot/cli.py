@@ -3,16 +3,24 @@
     aduan run                 migrate, train if needed, start Rasa + the app (Ctrl-C stops both)
     aduan migrate             apply the store's migrations
     aduan train [--force]     train the Rasa model unless one for this data exists
+    aduan evaluate [--show-errors]  NLU, category and place accuracy on the held-out set (results/)
     aduan seed                load the pilot areas' agencies and routing rules (idempotent)
-    aduan agency add|list     register or list agencies
-    aduan route set|list      route a category in a place to an agency; list the rules
+    aduan agency add ...      register an agency (--code, --name, --region, --short)
+    aduan agency list         the agencies (--region: of one place)
+    aduan route set ...       route a category in a place to an agency (replaces the rule there)
+    aduan route list          the routing rules (--region: of one place)
     aduan officer add ...     register an officer (with the addresses they work on: --urn)
     aduan officer list        officers, their addresses, PIN and tokens (prefixes only)
     aduan officer urn ...     add (--urn) or remove (--remove) an address an officer works on
     aduan officer token ...   issue an API token for an officer (printed once), or --revoke them
     aduan officer pin ...     set the PIN for commands over SMS (read from a prompt or stdin)
-    aduan officer deactivate|reactivate --officer N   an inactive officer's tokens are revoked
+    aduan officer deactivate --officer N   an officer who left: addresses ignored, tokens revoked
+    aduan officer reactivate --officer N   undo deactivate (revoked tokens stay revoked)
     aduan telegram set-webhook  register the Telegram webhook (PUBLIC_BASE_URL, secret token)
+
+This module has the parser, the stack (run, migrate, train, evaluate, seed) and Telegram's set-up;
+bot/cli_agencies.py the agency and route commands, bot/cli_officers.py the officer commands.
+Each subcommand names its function (``set_defaults(func=...)``), called as ``func(settings, args)``.
 """
 
 from __future__ import annotations
@@ -24,18 +32,16 @@ import logging
 import os
 import secrets
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+from bot import cli_agencies, cli_officers
+from bot.cli_common import store_session
 from bot.config import Settings, get_settings
 from bot.engine_process import EngineSupervisor, StopRequested, StopSignals
 from bot.logs import configure_logging
 from storage import agencies as agency_store
-from storage import officers as officer_store
-from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
-from storage.models import OfficerRole
 
 ROOT = Path(__file__).resolve().parent.parent
 TRAINING_INPUTS = ("domain.yml", "config.yml")
@@ -226,17 +232,13 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-# ---------------------------------------------------------------- officers and agencies
-
-
-def _session(settings: Settings):
-    return session_scope(make_engine(settings.database_url))
+# ---------------------------------------------------------------- the pilot areas
 
 
 def seed(settings: Settings) -> None:
     from bot import seed as pilot
 
-    with _session(settings) as session:
+    with store_session(settings) as session:
         report = pilot.load(session)
     print(
         f"pilot areas loaded: {report.agencies_created} agencies created, {report.agencies_updated} updated, "
@@ -246,197 +248,32 @@ def seed(settings: Settings) -> None:
 
 def _seed_if_empty(settings: Settings) -> None:
     """A store without routing rules gets the pilot areas, so complaints reach agencies from the start."""
-    with _session(settings) as session:
+    with store_session(settings) as session:
         if agency_store.routing_rules(session):
             return
     log.info("no routing rules yet: loading the pilot areas (aduan seed)")
     seed(settings)
 
 
-def agency_list(settings: Settings, args: argparse.Namespace) -> None:
-    with _session(settings) as session:
-        for agency in agency_store.list_agencies(session):
-            if args.region and agency.region_code != args.region:
-                continue
-            print(f"{agency.code:<20} {agency.region_code or '-':<6} {agency.name}")
+# ---------------------------------------------------------------- evaluation and Telegram
 
 
-def route_set(settings: Settings, args: argparse.Namespace) -> None:
-    from storage.models import ANY, Category
+def evaluate_command(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.evaluation import evaluate
 
-    category = ANY if args.category == ANY else Category(args.category).value
-    with _session(settings) as session:
-        agency = agency_store.get_agency_by_code(session, args.agency)
-        if agency is None:
-            raise SystemExit(f"no agency with code {args.agency}; see `aduan agency list`")
-        agency_store.set_routing_rule(session, agency_id=agency.id, category=category, region_code=args.region)
-    print(f"{category} in {args.region} -> {args.agency}")
-
-
-def route_list(settings: Settings, args: argparse.Namespace) -> None:
-    from storage.models import Agency
-
-    with _session(settings) as session:
-        for rule in agency_store.routing_rules(session):
-            if args.region and rule.region_code != args.region:
-                continue
-            print(f"{rule.region_code:<6} {rule.category:<24} {session.get(Agency, rule.agency_id).code}")
-
-
-def _officer_urns(urns: list[str], settings: Settings) -> list[str]:
-    from channels.urns import InvalidAddress, make_urn
-
-    out = []
-    for raw in urns:
-        scheme, _, address = raw.partition(":")
-        if scheme.startswith("sim-") and not settings.simulator_enabled:
-            raise SystemExit(
-                f"{raw!r} is a simulator address, and the simulator is off (PUBLIC_BASE_URL is set or "
-                "SIMULATOR_ENABLED=false): give the officer's real address (sms:, whatsapp:, telegram:)"
-            )
-        try:
-            out.append(make_urn(scheme, address))
-        except InvalidAddress as exc:
-            raise SystemExit(f"{raw!r} is not an address (sms:+62..., whatsapp:+62..., telegram:<chat id>): {exc}")
-    return out
-
-
-def _officer(session, officer_id: int):
-    from storage.models import Officer
-
-    officer = session.get(Officer, officer_id)
-    if officer is None:
-        raise SystemExit(f"no officer with id {officer_id}")
-    return officer
-
-
-def officer_urn(settings: Settings, args: argparse.Namespace) -> None:
-    if not args.urn and not args.remove:
-        raise SystemExit("give --urn ADDRESS to add an address or --remove ADDRESS to remove one")
-    urns = _officer_urns(args.urn or [], settings)
-    with _session(settings) as session:
-        _officer(session, args.officer)
-        for raw in args.remove or []:
-            if not officer_store.remove_officer_urn(session, args.officer, raw.strip()):
-                raise SystemExit(f"officer {args.officer} does not work on {raw}; see `aduan officer list`")
-        for urn in urns:
-            if officer_store.officer_urn_taken(session, urn):
-                raise SystemExit(f"{urn} is already an officer's address")
-            officer_store.add_officer_urn(session, args.officer, urn)
-    if urns:
-        print(f"officer {args.officer} now works on {', '.join(urns)}")
-    for raw in args.remove or []:
-        print(f"officer {args.officer} no longer works on {raw.strip()}")
-
-
-def agency_add(settings: Settings, args: argparse.Namespace) -> None:
-    with _session(settings) as session:
-        if agency_store.get_agency_by_code(session, args.code):
-            raise SystemExit(f"agency {args.code} exists already")
-        agency = agency_store.create_agency(
-            session, code=args.code, name=args.name, region_code=args.region, short_name=args.short
-        )
-        print(f"agency {agency.code} created (id {agency.id})")
-
-
-def officer_add(settings: Settings, args: argparse.Namespace) -> None:
-    with _session(settings) as session:
-        agency = agency_store.get_agency_by_code(session, args.agency)
-        if agency is None:
-            raise SystemExit(f"no agency with code {args.agency}; see `aduan agency add`")
-        urns = _officer_urns(args.urn or [], settings)
-        officer = officer_store.create_officer(session, name=args.name, agency_id=agency.id, role=OfficerRole(args.role))
-        for urn in urns:
-            if officer_store.officer_urn_taken(session, urn):
-                raise SystemExit(f"{urn} is already an officer's address")
-            officer_store.add_officer_urn(session, officer.id, urn)
-        print(f"officer {officer.id} created ({officer.role} at {agency.code})")
-
-
-REVOKE_ALL = "all"
-MIN_TOKEN_PREFIX = 6
-
-
-def officer_token(settings: Settings, args: argparse.Namespace) -> None:
-    if args.revoke is not None:
-        officer_token_revoke(settings, args)
-        return
-    with _session(settings) as session:
-        officer = _officer(session, args.officer)
-        if not officer.active:
-            raise SystemExit(f"officer {args.officer} is deactivated: `aduan officer reactivate` first")
-        token = officer_store.issue_token(session, args.officer, label=args.label)
-    # The only time the token is shown: it is stored hashed.
-    print(token)
-
-
-def officer_token_revoke(settings: Settings, args: argparse.Namespace) -> None:
-    prefix = None if args.revoke == REVOKE_ALL else args.revoke.strip()
-    if prefix is not None and len(prefix) < MIN_TOKEN_PREFIX:
-        raise SystemExit(f"give at least {MIN_TOKEN_PREFIX} characters of the token (see `aduan officer list`)")
-    with _session(settings) as session:
-        _officer(session, args.officer)
-        revoked = officer_store.revoke_tokens(session, args.officer, prefix)
-    if prefix is not None and not revoked:
-        raise SystemExit(f"officer {args.officer} has no active token starting with {prefix}")
-    print(f"{revoked} token(s) of officer {args.officer} revoked")
-
-
-def officer_list(settings: Settings, args: argparse.Namespace) -> None:
-    from storage.models import Agency
-
-    with _session(settings) as session:
-        for officer in officer_store.list_officers(session):
-            agency = session.get(Agency, officer.agency_id)
-            state = "active" if officer.active else "INACTIVE"
-            pin = "PIN set" if officer.pin_hash else "no PIN"
-            print(f"{officer.id:>4} {officer.name} ({officer.role} at {agency.code}, {state}, {pin})")
-            for row in officer_store.urns_of_officer(session, officer.id):
-                print(f"       address {row.urn}")
-            for token in officer_store.tokens_of_officer(session, officer.id):
-                if token.revoked_at is None:
-                    print(f"       token   {token.prefix}... {token.label or ''}".rstrip())
-
-
-def officer_active(settings: Settings, args: argparse.Namespace) -> None:
-    active = args.action == "reactivate"
-    with _session(settings) as session:
-        _officer(session, args.officer)
-        revoked = officer_store.set_officer_active(session, args.officer, active)
-    if active:
-        print(f"officer {args.officer} reactivated (issue a new token if they need the API)")
-    else:
-        print(f"officer {args.officer} deactivated: their addresses are no longer officers', {revoked} token(s) revoked")
-
-
-def _read_pin() -> str:
-    """The new PIN from a prompt (asked twice, not echoed), or the first line of stdin when it is not a terminal."""
-    import getpass
-
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().strip()
-    pin = getpass.getpass("New PIN (6-12 digits): ").strip()
-    if getpass.getpass("Again: ").strip() != pin:
-        raise SystemExit("the two PINs differ; nothing changed")
-    return pin
-
-
-def officer_pin(settings: Settings, args: argparse.Namespace) -> None:
-    """Set an officer's PIN for commands over SMS; never from the command line (shell history, ``ps``)."""
-    from bot import pins
-
-    with _session(settings) as session:
-        _officer(session, args.officer)
-    if args.clear:
-        pin = None
-    else:
-        try:
-            pin = pins.check_strength(_read_pin())
-        except pins.WeakPin as exc:
-            raise SystemExit(f"PIN refused: {exc}; nothing changed") from None
-    with _session(settings) as session:
-        officer_store.set_officer_pin(session, args.officer, pins.hash_pin(pin) if pin is not None else None)
-    print(f"PIN of officer {args.officer} {'removed' if pin is None else 'set'}; wrong-PIN count and lock cleared")
+    model = train(settings)
+    engine_python = Path(rasa_binary()).parent / "python"
+    report = evaluate(model, engine_python)
+    print(report.table())
+    if args.show_errors:
+        print("\nerrors (text | expected | got):")
+        for text, expected, got in report.confusions:
+            print(f"  {text[:90]!r} | {expected} | {got}")
+    out = ROOT / "results"
+    out.mkdir(exist_ok=True)
+    (out / "evaluation.json").write_text(json.dumps(report.numbers | {"per_intent_f1": report.per_intent_f1}, indent=2))
+    (out / "evaluation.md").write_text(report.table() + "\n")
+    print(f"\nwritten to {out.relative_to(ROOT)}/evaluation.md and evaluation.json")
 
 
 def telegram_set_webhook(settings: Settings) -> None:
@@ -462,88 +299,41 @@ def telegram_set_webhook(settings: Settings) -> None:
     print(f"Telegram webhook set to {settings.public_base_url.rstrip('/')}/webhooks/telegram")
 
 
-def evaluate_command(settings: Settings, args: argparse.Namespace) -> None:
-    from bot.evaluation import evaluate
-
-    model = train(settings)
-    engine_python = Path(rasa_binary()).parent / "python"
-    report = evaluate(model, engine_python)
-    print(report.table())
-    if args.show_errors:
-        print("\nerrors (text | expected | got):")
-        for text, expected, got in report.confusions:
-            print(f"  {text[:90]!r} | {expected} | {got}")
-    out = ROOT / "results"
-    out.mkdir(exist_ok=True)
-    (out / "evaluation.json").write_text(json.dumps(report.numbers | {"per_intent_f1": report.per_intent_f1}, indent=2))
-    (out / "evaluation.md").write_text(report.table() + "\n")
-    print(f"\nwritten to {out.relative_to(ROOT)}/evaluation.md and evaluation.json")
-
-
 # ---------------------------------------------------------------- entry point
+
+
+def _migrate_command(settings: Settings, args: argparse.Namespace) -> None:
+    upgrade(settings.database_url)
+    print("migrations applied")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="aduan", description="Aduan: public-service complaint bot")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="migrate, train if needed, and run Rasa + the app")
-    commands.add_parser("migrate", help="apply the store's migrations")
+    # migrate_first: the command reads or writes the store, which is brought to the current schema first
+    parser.set_defaults(migrate_first=False)
+    commands.add_parser("run", help="migrate, train if needed, and run Rasa + the app").set_defaults(
+        func=lambda settings, args: run(settings)
+    )
+    commands.add_parser("migrate", help="apply the store's migrations").set_defaults(func=_migrate_command)
     train_cmd = commands.add_parser("train", help="train the Rasa model unless it is up to date")
     train_cmd.add_argument("--force", action="store_true")
+    train_cmd.set_defaults(func=lambda settings, args: train(settings, force=args.force))
 
-    agency = commands.add_parser("agency", help="agencies").add_subparsers(dest="action", required=True)
-    add = agency.add_parser("add")
-    add.add_argument("--code", required=True)
-    add.add_argument("--name", required=True)
-    add.add_argument("--region", help="Kemendagri kab/kota code, e.g. 34.04")
-    add.add_argument("--short", help="the name citizens read in pushes, within one SMS (Dinas PUPR Kab. Sleman)")
-    listing = agency.add_parser("list")
-    listing.add_argument("--region", help="only this kab/kota or province code")
-
-    commands.add_parser("seed", help="load the pilot areas' agencies and routing rules")
-    route = commands.add_parser("route", help="routing rules").add_subparsers(dest="action", required=True)
-    route_add = route.add_parser("set", help="route a category in a place to an agency (replaces the old rule)")
-    route_add.add_argument("--category", required=True, help="category slug, or * for any")
-    route_add.add_argument("--region", required=True, help="kab/kota (34.04), province (34) or * for anywhere")
-    route_add.add_argument("--agency", required=True, help="agency code")
-    route_listing = route.add_parser("list")
-    route_listing.add_argument("--region")
-
-    officer = commands.add_parser("officer", help="officers and their API tokens").add_subparsers(
-        dest="action", required=True
+    cli_agencies.add_commands(commands)  # agency, route
+    commands.add_parser("seed", help="load the pilot areas' agencies and routing rules").set_defaults(
+        func=lambda settings, args: seed(settings), migrate_first=True
     )
-    add = officer.add_parser("add")
-    add.add_argument("--name", required=True)
-    add.add_argument("--agency", required=True, help="agency code (NASIONAL: the national queue)")
-    add.add_argument("--role", choices=[r.value for r in OfficerRole], default=OfficerRole.officer.value)
-    add.add_argument("--urn", action="append", help="an address they work on: telegram:<chat id>, whatsapp:+62..., sms:+62...")
-    officer.add_parser("list", help="officers, their addresses, PIN and active tokens (prefixes)")
-    urn = officer.add_parser("urn", help="add or remove an address an officer works on")
-    urn.add_argument("--officer", type=int, required=True, help="officer id")
-    urn.add_argument("--urn", action="append", help="an address to add")
-    urn.add_argument("--remove", action="append", metavar="URN", help="an address to remove, as `officer list` shows it")
-    token = officer.add_parser("token", help="issue a bearer token (printed once), or revoke tokens")
-    token.add_argument("--officer", type=int, required=True, help="officer id")
-    token.add_argument("--label")
-    token.add_argument(
-        "--revoke", nargs="?", const=REVOKE_ALL, metavar="PREFIX",
-        help="revoke every token of the officer, or the one starting with PREFIX (see `officer list`)",
-    )
-    pin = officer.add_parser("pin", help="set the PIN for commands over SMS (asked at a prompt, or read from stdin)")
-    pin.add_argument("--officer", type=int, required=True, help="officer id")
-    pin.add_argument("--clear", action="store_true", help="remove the PIN")
-    for action, what in (
-        ("deactivate", "an officer who left: addresses ignored, tokens revoked"),
-        ("reactivate", "undo deactivate"),
-    ):
-        toggle = officer.add_parser(action, help=what)
-        toggle.add_argument("--officer", type=int, required=True, help="officer id")
+    cli_officers.add_commands(commands)  # officer
 
     evaluate = commands.add_parser("evaluate", help="NLU, category and place accuracy on the held-out set")
     evaluate.add_argument("--show-errors", action="store_true", help="list every miss")
+    evaluate.set_defaults(func=evaluate_command)
 
     telegram = commands.add_parser("telegram", help="Telegram bot set-up").add_subparsers(dest="action", required=True)
-    telegram.add_parser("set-webhook", help="register PUBLIC_BASE_URL/webhooks/telegram with the secret token")
+    telegram.add_parser("set-webhook", help="register PUBLIC_BASE_URL/webhooks/telegram with the secret token").set_defaults(
+        func=lambda settings, args: telegram_set_webhook(settings)
+    )
     return parser
 
 
@@ -551,32 +341,9 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     settings = get_settings()
     configure_logging(settings.log_level)
-    if args.command == "run":
-        run(settings)
-    elif args.command == "migrate":
+    if args.migrate_first:
         upgrade(settings.database_url)
-        print("migrations applied")
-    elif args.command == "train":
-        train(settings, force=args.force)
-    elif args.command == "seed":
-        upgrade(settings.database_url)
-        seed(settings)
-    elif args.command == "agency":
-        upgrade(settings.database_url)
-        {"add": agency_add, "list": agency_list}[args.action](settings, args)
-    elif args.command == "route":
-        upgrade(settings.database_url)
-        {"set": route_set, "list": route_list}[args.action](settings, args)
-    elif args.command == "officer":
-        upgrade(settings.database_url)
-        {
-            "add": officer_add, "list": officer_list, "token": officer_token, "urn": officer_urn, "pin": officer_pin,
-            "deactivate": officer_active, "reactivate": officer_active,
-        }[args.action](settings, args)
-    elif args.command == "telegram":
-        telegram_set_webhook(settings)
-    elif args.command == "evaluate":
-        evaluate_command(settings, args)
+    args.func(settings, args)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import os
 import re
 import subprocess
 import tempfile
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,6 +139,3 @@ def evaluate(model: Path, engine_python: Path) -> Report:
     }
     return Report(numbers=numbers, per_intent_f1=per_intent, confusions=confusions)
 
-
-def intent_counts() -> Counter:
-    return Counter(intent for _, intent in heldout_intents())

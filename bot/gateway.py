@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot import casework, metrics
 from bot.conversation import Conversations, RasaClient
-from channels.dispatcher import Dispatcher
+from bot.dispatcher import Dispatcher
 from channels.registry import AdapterRegistry
 from storage import contacts as contact_store
 from storage import messages as message_store

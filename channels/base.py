@@ -2,7 +2,8 @@
 
 Every adapter receives provider traffic as ``IncomingMessage`` and sends ``OutgoingMessage``;
 a failed send is classified so that the dispatcher knows whether to retry (RapidPro's courier
-does the same).
+does the same). An adapter whose provider keeps the files citizens send is also a
+``MediaFetcher``: the app's media route (bot/media_links.py) asks it for them.
 
 What a provider hands us is cleaned once, here, as the neutral message is built (``clean_text``):
 broken clients and fuzzers send lone UTF-16 surrogates (``"\ud83d"`` in JSON), which no UTF-8
@@ -16,8 +17,12 @@ import enum
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+
+# The largest file fetched from a provider for an officer: WhatsApp allows 16 MB, a Telegram bot
+# may fetch up to 20 MB.
+MAX_MEDIA_BYTES = 20 * 1024 * 1024
 
 # C0 controls and DEL, except tab and newline (carriage returns become newlines first)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -99,8 +104,22 @@ class SendResult:
 
 
 class ChannelAdapter(Protocol):
-    provider: str  # name stored on messages
+    provider: str  # name stored on messages; the schemes it carries are in urns.PROVIDER_OF_SCHEME
 
-    def handles(self, urn_scheme: str) -> bool: ...
+    def handles(self, urn_scheme: str) -> bool:
+        """Whether it is set up to send on this scheme (Twilio may have an SMS number and no WhatsApp sender)."""
+        ...
 
     async def send(self, message: OutgoingMessage) -> SendResult: ...
+
+
+class MediaUnavailable(Exception):
+    """The provider cannot give the file (gone, too large, not ours to fetch)."""
+
+
+@runtime_checkable
+class MediaFetcher(Protocol):
+    """An adapter that can fetch a file a citizen sent (the ``url`` of its ``MediaItem``) with its own
+    credentials; raises ``MediaUnavailable`` when the provider does not give it."""
+
+    async def fetch_media(self, url: str) -> bytes: ...

@@ -1,5 +1,6 @@
 """The one place channels are registered. Adding a provider (an Indonesian SMS aggregator, say)
-means writing its module (adapter + webhook router) and adding it here."""
+means writing its module (adapter + webhook router), adding it here, and naming the schemes it
+carries in ``channels.urns.PROVIDER_OF_SCHEME``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 
 from fastapi import APIRouter
 
-from channels import media, simulator, telegram, twilio
+from channels import simulator, telegram, twilio
 from channels.registry import AdapterRegistry
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def build_adapters(settings) -> AdapterRegistry:
 
 
 def webhook_routers(settings) -> list[APIRouter]:
-    routers = [twilio.router, telegram.router, media.router]
+    routers = [twilio.router, telegram.router]
     if settings.simulator_enabled:
         routers.append(simulator.router)
     return routers

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from channels.base import ChannelAdapter
-from channels.urns import SIMULATOR_SCHEMES, split_urn
+from channels.urns import PROVIDER_OF_SCHEME, SIMULATOR_SCHEMES, split_urn
 
 
 class NoAdapter(LookupError):
@@ -18,10 +18,11 @@ class AdapterRegistry:
         self._adapters.append(adapter)
 
     def for_urn(self, urn: str) -> ChannelAdapter:
+        """The adapter of the provider that carries this URN's scheme, when it is set up for the scheme."""
         scheme, _ = split_urn(urn)
-        for adapter in self._adapters:
-            if adapter.handles(scheme):
-                return adapter
+        adapter = self.get(PROVIDER_OF_SCHEME[scheme])
+        if adapter is not None and adapter.handles(scheme):
+            return adapter
         if scheme in SIMULATOR_SCHEMES.values():
             raise NoAdapter(f"{scheme} (the simulator is off)")
         raise NoAdapter(scheme)
@@ -31,7 +32,3 @@ class AdapterRegistry:
 
     def __iter__(self):
         return iter(self._adapters)
-
-    @property
-    def providers(self) -> list[str]:
-        return [adapter.provider for adapter in self._adapters]

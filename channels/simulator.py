@@ -18,14 +18,14 @@ from channels.base import (
     SendResult,
     clean_text,
 )
-from channels.urns import SIMULATOR_SCHEMES, InvalidAddress, make_urn
+from channels.urns import PROVIDER_OF_SCHEME, SIMULATOR_SCHEMES, InvalidAddress, make_urn
 
 
 class SimulatorAdapter:
     provider = "simulator"
 
     def handles(self, urn_scheme: str) -> bool:
-        return urn_scheme.startswith("sim-")
+        return PROVIDER_OF_SCHEME.get(urn_scheme) == self.provider  # every simulated scheme
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         # "Delivery" is the row in the store that GET /simulator/messages lists.

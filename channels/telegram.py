@@ -29,14 +29,15 @@ from telegram.error import (
 )
 
 from channels.base import (
+    MAX_MEDIA_BYTES,
     IncomingMessage,
     MediaItem,
+    MediaUnavailable,
     OutgoingMessage,
     SendOutcome,
     SendResult,
 )
-from channels.media import MAX_BYTES, MediaUnavailable
-from channels.urns import make_urn, split_urn
+from channels.urns import PROVIDER_OF_SCHEME, make_urn, split_urn
 from channels.webhooks import read_body
 
 logger = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ class TelegramAdapter:
         self._init_lock = asyncio.Lock()
 
     def handles(self, urn_scheme: str) -> bool:
-        return urn_scheme == "telegram"
+        return PROVIDER_OF_SCHEME.get(urn_scheme) == PROVIDER
 
     async def ensure_initialized(self) -> None:
         """PTB needs ``getMe`` once before the first call; done lazily so a Telegram outage never blocks start-up."""
@@ -192,7 +193,7 @@ class TelegramAdapter:
         try:
             await self.ensure_initialized()
             file = await self.bot.get_file(file_id)
-            if file.file_size and file.file_size > MAX_BYTES:
+            if file.file_size and file.file_size > MAX_MEDIA_BYTES:
                 raise MediaUnavailable("too large")
             return bytes(await file.download_as_bytearray())
         except TelegramError as exc:

@@ -26,13 +26,14 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from channels.base import (
+    MAX_MEDIA_BYTES,
     IncomingMessage,
     MediaItem,
+    MediaUnavailable,
     OutgoingMessage,
     SendOutcome,
     SendResult,
 )
-from channels.media import MAX_BYTES, MediaUnavailable
 from channels.urns import InvalidAddress, make_urn, split_urn
 from channels.webhooks import public_url, read_body
 
@@ -144,7 +145,7 @@ class TwilioAdapter:
             raise MediaUnavailable(type(exc).__name__) from exc
         if response.status_code != 200:
             raise MediaUnavailable(f"HTTP {response.status_code}")
-        if len(response.content) > MAX_BYTES:
+        if len(response.content) > MAX_MEDIA_BYTES:
             raise MediaUnavailable("too large")
         return response.content
 

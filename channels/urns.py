@@ -67,14 +67,21 @@ def channel_of(urn: str) -> str:
     return scheme.removeprefix("sim-")
 
 
-# The provider that carries each scheme (the adapters in channels/providers.py handle the same).
-_PROVIDERS = {"sms": "twilio", "whatsapp": "twilio", "telegram": "telegram"}
+# The provider that carries each scheme: the one table. Outgoing messages store it (so delivery
+# callbacks find them), the registry picks the adapter by it, and an adapter's handles() says only
+# whether it is set up for that scheme.
+PROVIDER_OF_SCHEME = {
+    "sms": "twilio",
+    "whatsapp": "twilio",
+    "telegram": "telegram",
+    **{simulated: "simulator" for simulated in SIMULATOR_SCHEMES.values()},
+}
 
 
 def provider_of(urn: str) -> str:
     """The provider that sends to this address: stored on outgoing messages, so delivery callbacks find them."""
     scheme, _ = split_urn(urn)
-    return "simulator" if scheme.startswith("sim-") else _PROVIDERS[scheme]
+    return PROVIDER_OF_SCHEME[scheme]
 
 
 def redact_urn(urn: str) -> str:

@@ -12,11 +12,10 @@ from sqlmodel import Session, col, select
 from storage.models import (
     ANY,
     Agency,
+    NATIONAL_QUEUE_CODE,
     RoutingRule,
 )
 from storage.rows import NotFound
-
-NATIONAL_QUEUE_CODE = "NASIONAL"
 
 
 def national_queue(session: Session) -> Agency:

@@ -179,7 +179,7 @@ LIST_COUNT_LIMIT = 1000
 
 
 @dataclass(frozen=True)
-class ComplaintPage:
+class FoundComplaints:
     items: list[Complaint]
     total: int  # exact, or when ``total_capped`` the bound where counting stopped: "total or more"
     total_capped: bool
@@ -193,7 +193,7 @@ def page_of_complaints(
     page: int = 1,
     page_size: int = 20,
     count_limit: int | None = None,
-) -> ComplaintPage:
+) -> FoundComplaints:
     """A page of complaints, newest first, and how many match.
 
     With ``count_limit`` the count stops after max(count_limit, the end of this page) rows, so that
@@ -227,7 +227,7 @@ def page_of_complaints(
         ).all()
     )
     if items and len(items) < page_size:  # the last page: the total is known without counting
-        return ComplaintPage(items, offset + len(items), False)
+        return FoundComplaints(items, offset + len(items), False)
     # Only the ids are counted, so that the (agency_id, status, created_at, id) index answers alone.
     counted = matching(select(Complaint.id))
     bound = None if count_limit is None else max(count_limit, page * page_size)
@@ -235,8 +235,8 @@ def page_of_complaints(
         counted = counted.limit(bound + 1)
     total = session.exec(select(func.count()).select_from(counted.subquery())).one()
     if bound is not None and total > bound:
-        return ComplaintPage(items, bound, True)
-    return ComplaintPage(items, total, False)
+        return FoundComplaints(items, bound, True)
+    return FoundComplaints(items, total, False)
 
 
 def open_complaints_of_agency(

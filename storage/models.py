@@ -91,6 +91,26 @@ class MessageStatus(str, enum.Enum):
     failed = "failed"  # gave up (permanent error, too many attempts, undelivered)
 
 
+class OutboxState(str, enum.Enum):
+    """Where an outbox row is: the dispatcher sends ``pending`` rows when due, and settles each."""
+
+    pending = "pending"  # to be sent (again, after ``available_at``)
+    done = "done"  # accepted by the provider
+    failed = "failed"  # given up: rejected for good, recipient gone, or out of attempts
+
+
+class PushState(str, enum.Enum):
+    """Where a dialogue push is: told to Rasa in order, retried while Rasa is down."""
+
+    pending = "pending"  # the dialogue has not been told yet
+    done = "done"  # told (``trigger_intent`` answered)
+    failed = "failed"  # given up: Rasa refused it for good
+
+
+# The agency that takes what no routing rule matches, known by its code (seeded by the migrations).
+NATIONAL_QUEUE_CODE = "NASIONAL"
+
+
 class Citizen(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     language: str = Field(default="id", max_length=8)
@@ -119,8 +139,12 @@ class Agency(SQLModel, table=True):
     short_name: str | None = Field(default=None, max_length=64)
     # Kemendagri code of the area it serves (kab/kota); None for national bodies.
     region_code: str | None = Field(default=None, max_length=16)
-    is_national_queue: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def is_national_queue(self) -> bool:
+        """Known by its code: there is no flag to disagree with it."""
+        return self.code == NATIONAL_QUEUE_CODE
 
 
 class Officer(SQLModel, table=True):
@@ -252,7 +276,7 @@ class DialoguePush(SQLModel, table=True):
     urn_id: int = Field(foreign_key="contact_urn.id", index=True)
     intent: str = Field(max_length=64)  # EXTERNAL_...
     entities: str = Field(sa_column=Column(Text, nullable=False))  # JSON object
-    state: str = Field(default="pending", max_length=16)  # pending | done
+    state: str = Field(default=PushState.pending.value, max_length=16)  # PushState
     attempts: int = Field(default=0)
     available_at: datetime = Field(default_factory=utcnow)
     last_error: str | None = Field(default=None, max_length=500)
@@ -333,7 +357,7 @@ class OutboxItem(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     message_id: int = Field(foreign_key="message.id", unique=True)
-    state: str = Field(default="pending", max_length=16)  # pending | done | failed
+    state: str = Field(default=OutboxState.pending.value, max_length=16)  # OutboxState
     attempts: int = Field(default=0)
     available_at: datetime = Field(default_factory=utcnow)
     locked_until: datetime | None = None  # lease of the dispatcher that claimed it

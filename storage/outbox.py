@@ -19,6 +19,7 @@ from storage.models import (
     Message,
     MessageStatus,
     OutboxItem,
+    OutboxState,
     utcnow,
 )
 from storage.redaction import error_text
@@ -93,15 +94,16 @@ def claim_outbox(
 ) -> list[tuple[OutboxItem, Message, ContactUrn]]:
     """Take due outbox items for sending, with a lease so that two dispatchers never send one twice."""
     earlier, earlier_message = aliased(OutboxItem), aliased(Message)
-    # A message waiting to be retried holds back the later messages of its conversation.
+    # A message waiting to be retried holds back the later messages of its conversation; so does one
+    # still leased (being sent elsewhere, or by a sender that died mid-send: its lease must run out).
     waiting_before = (
         select(earlier.id)
         .join(earlier_message, col(earlier_message.id) == col(earlier.message_id))
         .where(
-            earlier.state == "pending",
+            earlier.state == OutboxState.pending.value,
             col(earlier.id) < col(OutboxItem.id),
             earlier_message.urn_id == Message.urn_id,
-            col(earlier.available_at) > now,
+            or_(col(earlier.available_at) > now, col(earlier.locked_until) > now),
         )
         .exists()
     )
@@ -109,7 +111,7 @@ def claim_outbox(
         select(OutboxItem.id)
         .join(Message, col(Message.id) == col(OutboxItem.message_id))
         .where(
-            OutboxItem.state == "pending",
+            OutboxItem.state == OutboxState.pending.value,
             col(OutboxItem.available_at) <= now,
             or_(col(OutboxItem.locked_until).is_(None), col(OutboxItem.locked_until) < now),
             ~waiting_before,
@@ -145,7 +147,7 @@ def release_claim(session: Session, item_id: int) -> None:
 
 def mark_sent(session: Session, item_id: int, *, external_id: str | None, status: str) -> None:
     item = session.get(OutboxItem, item_id)
-    item.state = "done"
+    item.state = OutboxState.done.value
     item.attempts += 1
     item.locked_until = None
     item.last_error = None
@@ -171,7 +173,7 @@ def mark_send_failed(
     message.error = item.last_error
     message.updated_at = utcnow()
     if retry_in is None:
-        item.state = "failed"
+        item.state = OutboxState.failed.value
         message.status = MessageStatus.failed.value
     else:
         item.available_at = utcnow() + retry_in

@@ -17,6 +17,7 @@ from storage.models import (
     Direction,
     Message,
     MessageStatus,
+    PushState,
     utcnow,
 )
 from storage.redaction import error_text
@@ -35,7 +36,7 @@ def pending_dialogue_pushes(session: Session, urn_id: int) -> list[DialoguePush]
     return list(
         session.exec(
             select(DialoguePush)
-            .where(DialoguePush.urn_id == urn_id, DialoguePush.state == "pending")
+            .where(DialoguePush.urn_id == urn_id, DialoguePush.state == PushState.pending.value)
             .order_by(col(DialoguePush.id))
         ).all()
     )
@@ -50,7 +51,11 @@ def urns_with_due_pushes(session: Session, now: datetime, limit: int = 100) -> l
     earlier, message = aliased(DialoguePush), aliased(Message)
     older_push = (
         select(earlier.id)
-        .where(earlier.urn_id == DialoguePush.urn_id, earlier.state == "pending", col(earlier.id) < col(DialoguePush.id))
+        .where(
+            earlier.urn_id == DialoguePush.urn_id,
+            earlier.state == PushState.pending.value,
+            col(earlier.id) < col(DialoguePush.id),
+        )
         .exists()
     )
     older_message = (
@@ -65,7 +70,7 @@ def urns_with_due_pushes(session: Session, now: datetime, limit: int = 100) -> l
     )
     rows = session.exec(
         select(DialoguePush.urn_id)
-        .where(DialoguePush.state == "pending", col(DialoguePush.available_at) <= now, ~older_push, ~older_message)
+        .where(DialoguePush.state == PushState.pending.value, col(DialoguePush.available_at) <= now, ~older_push, ~older_message)
         .order_by(col(DialoguePush.id))
         .limit(limit)
     ).all()
@@ -76,13 +81,15 @@ def next_pending_push(session: Session, urn_id: int) -> DialoguePush | None:
     """The oldest push this conversation's dialogue has not been told of (later ones wait behind it)."""
     return session.exec(
         select(DialoguePush)
-        .where(DialoguePush.urn_id == urn_id, DialoguePush.state == "pending")
+        .where(DialoguePush.urn_id == urn_id, DialoguePush.state == PushState.pending.value)
         .order_by(col(DialoguePush.id))
     ).first()
 
 
 def mark_push_told(session: Session, push_id: int) -> None:
-    session.execute(update(DialoguePush).where(col(DialoguePush.id) == push_id).values(state="done", last_error=None))
+    session.execute(
+        update(DialoguePush).where(col(DialoguePush.id) == push_id).values(state=PushState.done.value, last_error=None)
+    )
 
 
 def mark_push_retry(session: Session, push_id: int, error: str, delay: timedelta) -> None:
@@ -96,5 +103,7 @@ def mark_push_retry(session: Session, push_id: int, error: str, delay: timedelta
 
 def mark_push_failed(session: Session, push_id: int, error: str) -> None:
     session.execute(
-        update(DialoguePush).where(col(DialoguePush.id) == push_id).values(state="failed", last_error=error_text(error))
+        update(DialoguePush)
+        .where(col(DialoguePush.id) == push_id)
+        .values(state=PushState.failed.value, last_error=error_text(error))
     )

@@ -1,4 +1,4 @@
-"""Officers' actions through the REST API (bot/api.py, issue #5): status, replies, reroute, agencies and
+"""Officers' actions through the REST API (bot/api/routes/, issue #5): status, replies, reroute, agencies and
 routing rules; another agency's ticket does not exist (404) and nothing changes; admins act on all;
 an anonymous reporter never appears in a response.
 """

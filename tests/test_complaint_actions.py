@@ -200,10 +200,11 @@ def confirmed_slots(description: str, location: str) -> dict:
 
 @pytest.fixture
 def store(engine):
-    services.configure(engine)
+    services.install(services.Services(engine))
     metrics.reset()
     yield engine
     metrics.reset()
+    services.clear()
 
 
 def test_a_4000_character_complaint_is_filed_whole_with_the_place_in_words(store):

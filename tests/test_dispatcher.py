@@ -6,8 +6,8 @@ import asyncio
 
 from sqlmodel import select
 
+from bot.dispatcher import Dispatcher
 from channels.base import OutgoingMessage, SendOutcome, SendResult
-from channels.dispatcher import Dispatcher
 from channels.registry import AdapterRegistry
 from storage import contacts as contact_store
 from storage import outbox as outbox_store
@@ -85,7 +85,7 @@ def test_the_dispatcher_loop_ends_when_cancelled_even_as_it_is_woken(monkeypatch
     # Python 3.11's wait_for swallows a cancel that lands as the wait ends (a wake-up queued in the
     # same moment, as the shutdown's cancelled turns do): the loop went on, and the app's shutdown
     # (and the engine's stop after it) waited for it forever.
-    from channels import dispatcher as dispatcher_module
+    from bot import dispatcher as dispatcher_module
 
     monkeypatch.setattr(dispatcher_module, "POLL_SECONDS", 0.0005)
 

@@ -20,9 +20,8 @@ from twilio.base.exceptions import TwilioRestException
 from bot import logs
 from bot.app import create_app
 from bot.config import Settings
-from storage import redaction
+from bot.dispatcher import Dispatcher
 from channels.base import OutgoingMessage, SendResult
-from channels.dispatcher import Dispatcher
 from channels.registry import AdapterRegistry
 from channels.twilio import classify_error
 from storage import agencies as agency_store
@@ -31,6 +30,7 @@ from storage import messages as message_store
 from storage import officers as officer_store
 from storage import outbox as outbox_store
 from storage import pushes as push_store
+from storage import redaction
 from storage.db import session_scope
 from storage.models import DialoguePush, Message, OfficerRole, OutboxItem
 

@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import select, update
 
 from bot import casework, filing
+from bot.media_links import MediaLinks
 from channels.base import MediaItem
-from channels.media import MediaLinks
 from storage import agencies as agency_store
 from storage import complaints as complaint_store
 from storage import contacts as contact_store

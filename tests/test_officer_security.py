@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from bot import casework, cli, officer_desk, pins
+from bot import casework, cli, cli_officers, officer_desk, pins
 from bot.app import create_app
 from bot.config import Settings
 from bot.conversation import Conversations
@@ -319,8 +319,9 @@ def run_cli(sqlite_url: str, *argv: str, stdin: str | None = None, monkeypatch=N
     if stdin is not None:
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
     handler = {
-        "token": cli.officer_token, "urn": cli.officer_urn, "pin": cli.officer_pin, "add": cli.officer_add,
-        "deactivate": cli.officer_active, "reactivate": cli.officer_active, "list": cli.officer_list,
+        "token": cli_officers.officer_token, "urn": cli_officers.officer_urn, "pin": cli_officers.officer_pin,
+        "add": cli_officers.officer_add, "deactivate": cli_officers.officer_active, "reactivate": cli_officers.officer_active,
+        "list": cli_officers.officer_list,
     }[args.action]
     handler(settings, args)
 

@@ -8,6 +8,9 @@ again. After a crash the lease runs out and the row is sent by whoever runs next
 Conversations are sent concurrently (a provider call takes tens to hundreds of milliseconds, and
 one status change may notify several officers); the messages of one conversation go one after
 the other, in order.
+
+It sits in bot/, next to the gateway that runs it, because it joins the two leaves: the store
+(storage/) and the provider adapters (channels/), neither of which imports the other.
 """
 
 from __future__ import annotations

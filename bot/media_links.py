@@ -3,8 +3,12 @@
 Media stay with the provider (a Twilio media URL needs the account's credentials; a Telegram
 ``file_id`` is only meaningful to our bot). An officer's notification carries a link to
 ``GET /media/{attachment_id}``, signed with ``MEDIA_LINK_SECRET`` and valid for ``LINK_DAYS``; the
-app fetches the file from the provider with its own credentials and hands it over. The link names
-no address, so it does not reveal an anonymous reporter.
+app fetches the file from the provider with its own credentials (the adapter's ``fetch_media``)
+and hands it over. The link names no address, so it does not reveal an anonymous reporter.
+
+This lives in bot/, not channels/: the route reads the attachment from the store, and channels/
+holds provider adapters only. The app builds one ``MediaLinks`` in its lifespan
+(``app.state.media_links``, and ``bot.services`` for casework's notifications).
 
 The content type is what the sender's phone claimed, so it is not trusted: only the types in
 ``INLINE_TYPES`` (pictures, sound, video, PDF) open in the officer's browser; anything else (an
@@ -23,13 +27,13 @@ import time
 from fastapi import APIRouter, HTTPException, Request, Response
 from sqlmodel import Session
 
+from channels.base import MediaFetcher, MediaUnavailable
 from storage.db import in_transaction
 from storage.models import Attachment, Message
 
 logger = logging.getLogger(__name__)
 
 LINK_DAYS = 30
-MAX_BYTES = 20 * 1024 * 1024  # WhatsApp allows 16 MB; a Telegram bot may fetch up to 20 MB
 
 
 # What a browser may show inline (pictures, sound and video players, its PDF viewer), with the
@@ -71,10 +75,6 @@ def media_headers(attachment_id: int, claimed_type: str | None) -> tuple[str, di
     return "application/octet-stream", headers
 
 
-class MediaUnavailable(Exception):
-    """The provider cannot give the file (gone, too large, not ours to fetch)."""
-
-
 class MediaLinks:
     """Signed, expiring links to ``/media/{attachment_id}``."""
 
@@ -83,6 +83,11 @@ class MediaLinks:
         self._secret = secret.encode()
         self._seconds = days * 24 * 3600
 
+    @classmethod
+    def configured(cls, base_url: str, secret: str) -> MediaLinks | None:
+        """The app's links; without a public URL and a secret there are none."""
+        return cls(base_url, secret) if base_url and secret else None
+
     def _signature(self, attachment_id: int, expires: int) -> str:
         return hmac.new(self._secret, f"{attachment_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
 
@@ -90,27 +95,17 @@ class MediaLinks:
         expires = int((now if now is not None else time.time()) + self._seconds)
         return f"{self.base_url}/media/{attachment_id}?exp={expires}&sig={self._signature(attachment_id, expires)}"
 
+    def link_for(self, attachment: Attachment) -> str | None:
+        """The officer's link to a file, or None for a location pin (or a file without a provider URL)."""
+        if attachment.kind == "location" or not attachment.url:
+            return None
+        return self.link(attachment.id)
+
     def valid(self, attachment_id: int, expires: int, signature: str, now: float | None = None) -> bool:
         if expires < (now if now is not None else time.time()):
             return False
         # bytes: compare_digest raises TypeError on a str with non-ASCII characters
         return hmac.compare_digest(signature.encode("utf-8"), self._signature(attachment_id, expires).encode())
-
-
-_links: MediaLinks | None = None
-
-
-def configure(base_url: str, secret: str) -> None:
-    """Set up the links (by the app at start); without a public URL and a secret there are none."""
-    global _links
-    _links = MediaLinks(base_url, secret) if base_url and secret else None
-
-
-def link_for(attachment: Attachment) -> str | None:
-    """The officer's link to a file, or None (a location pin, or links not configured)."""
-    if _links is None or attachment.kind == "location" or not attachment.url:
-        return None
-    return _links.link(attachment.id)
 
 
 # ---------------------------------------------------------------- GET /media/{attachment_id}
@@ -120,7 +115,8 @@ router = APIRouter(tags=["officers"])
 
 @router.get("/media/{attachment_id}", include_in_schema=False)
 async def media(attachment_id: int, exp: int, sig: str, request: Request) -> Response:
-    if _links is None or not _links.valid(attachment_id, exp, sig):
+    links: MediaLinks | None = getattr(request.app.state, "media_links", None)
+    if links is None or not links.valid(attachment_id, exp, sig):
         raise HTTPException(403, "invalid or expired link")
 
     def load(session: Session) -> tuple[Attachment, str] | None:
@@ -134,7 +130,7 @@ async def media(attachment_id: int, exp: int, sig: str, request: Request) -> Res
         raise HTTPException(404, "no such file")
     attachment, provider = found
     adapter = request.app.state.gateway.provider(provider)
-    if adapter is None or not hasattr(adapter, "fetch_media"):
+    if not isinstance(adapter, MediaFetcher):
         raise HTTPException(503, f"the {provider} channel is not configured")
     try:
         content = await adapter.fetch_media(attachment.url)
