@@ -1,7 +1,7 @@
 """The shape of Aduan's data: SQLModel tables, read in one place.
 
 The schema itself is owned by the Alembic migrations in ``storage/migrations``;
-these classes must stay in step with them (``tests/test_migrations.py`` checks it).
+these classes must stay in step with them (``tests/storage/test_migrations.py`` checks it).
 """
 
 from __future__ import annotations

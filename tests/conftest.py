@@ -16,7 +16,7 @@ from storage.migrate import upgrade
 # one); subprocesses (uvicorn --factory) inherit it. A test of the refusal unsets it.
 os.environ.setdefault("ACTIONS_TOKEN", "tests-" + uuid.uuid4().hex)
 # Apps made in tests read on their own threads: a reading pool costs each app start ~12 s. The
-# pool has its own tests (tests/test_reading_pool.py), and the e2e stack runs with it.
+# pool has its own tests (tests/bot/test_reading_pool.py), and the e2e stack runs with it.
 os.environ.setdefault("READING_WORKERS", "0")
 
 # The PostgreSQL server of the machine (CI has one too). Each test run makes its own databases.

@@ -7,7 +7,7 @@ of scope ``"function"``: its exit (the commit) runs once the route has returned,
 response is sent (FastAPI >= 0.121; the default scope would commit after sending). A commit that
 fails therefore becomes a 500 instead of a success answer for a change that was lost, and an
 error raised by the route (an ``HTTPException`` too) rolls the whole transaction back.
-tests/test_api_transactions.py pins both.
+tests/bot/api/test_api_transactions.py pins both.
 """
 
 from __future__ import annotations

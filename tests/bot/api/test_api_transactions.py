@@ -3,7 +3,7 @@
 A route's session is a ``yield`` dependency of FastAPI scope ``"function"``: its commit runs after
 the route returns and before the response goes out. This pins it: a commit that fails is a 500
 and nothing is kept (with the default scope the 201 would already be on its way, for a change that
-was lost). That refused changes are rolled back is tested with each action (tests/test_api_casework.py).
+was lost). That refused changes are rolled back is tested with each action (tests/api/test_api_casework.py).
 """
 
 from __future__ import annotations

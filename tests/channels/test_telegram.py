@@ -20,7 +20,7 @@ from tests.channels_support import (
     wait_for,
 )
 
-RECORDED = json.loads((Path(__file__).parent / "data" / "telegram_updates.json").read_text())
+RECORDED = json.loads((Path(__file__).parents[1] / "data" / "telegram_updates.json").read_text())
 CHAT = 123456789
 
 
@@ -206,7 +206,7 @@ def test_set_webhook_registers_the_url_and_secret(fakes):
     assert telegram.webhook["secret_token"] == TELEGRAM_SECRET
 
 
-MALFORMED = json.loads((Path(__file__).parent / "data" / "malformed_webhooks.json").read_text())["telegram_webhook"]
+MALFORMED = json.loads((Path(__file__).parents[1] / "data" / "malformed_webhooks.json").read_text())["telegram_webhook"]
 
 
 def test_malformed_updates_get_a_clear_4xx_and_store_nothing_on_sqlite_and_postgresql(database_url, fakes):

@@ -39,7 +39,7 @@ from tests.casework_support import (
     outbound_text,
 )
 
-TRACKERS = Path(__file__).parent / "data" / "trackers"
+TRACKERS = Path(__file__).parents[2] / "data" / "trackers"
 
 
 def load_tracker(name: str, ticket: str) -> Tracker:

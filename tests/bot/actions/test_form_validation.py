@@ -22,8 +22,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.actions.complaint import ActionAskCategory, ActionAskLocation, ValidateComplaintForm
 
-ROOT = Path(__file__).parent.parent
-TRACKERS = Path(__file__).parent / "data" / "trackers"
+ROOT = Path(__file__).parents[3]
+TRACKERS = Path(__file__).parents[2] / "data" / "trackers"
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())
 
 SLEMAN = {"province_code": "34", "region_code": "34.04"}

@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 
 from bot import i18n
 
-BOT = Path(__file__).resolve().parent.parent / "bot"
+BOT = Path(__file__).resolve().parents[2] / "bot"
 
 
 def source_messages() -> set[str]:

@@ -12,7 +12,7 @@ from bot.regions import resolve
 from channels.formatting import render
 from channels.gsm7 import SINGLE_SEGMENT, septets, to_gsm7
 
-DOMAIN = yaml.safe_load((Path(__file__).resolve().parent.parent / "domain.yml").read_text())
+DOMAIN = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain.yml").read_text())
 RESPONSES = [
     (name, variant.get("condition", [{}])[0].get("value", "id"), variant["text"])
     for name, variants in DOMAIN["responses"].items()

@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 
 from bot import i18n
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OPT_OUT_WORDS = ("STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT-OUT")
 _WORD = "|".join(re.escape(word) for word in OPT_OUT_WORDS)
 # Written as a command (in capitals, or quoted), or after a verb that tells people to send it.

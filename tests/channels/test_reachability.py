@@ -29,7 +29,7 @@ from tests.channels_support import (
     wait_for,
 )
 
-RECORDED = json.loads((Path(__file__).parent / "data" / "reachability.json").read_text())
+RECORDED = json.loads((Path(__file__).parents[1] / "data" / "reachability.json").read_text())
 UPDATES = {case["name"]: case["update"] for case in RECORDED["telegram"]}
 [START] = RECORDED["twilio"]
 CHAT, NUMBER = 123456789, "+6281234567890"

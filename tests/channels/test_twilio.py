@@ -21,7 +21,7 @@ from storage.db import session_scope
 from storage.models import Attachment, ContactUrn, Message
 from tests.channels_support import app_client, channel_settings, post_twilio, wait_for
 
-RECORDED = json.loads((Path(__file__).parent / "data" / "twilio_incoming.json").read_text())
+RECORDED = json.loads((Path(__file__).parents[1] / "data" / "twilio_incoming.json").read_text())
 CITIZEN = "+6281234567890"
 
 
@@ -287,7 +287,7 @@ def test_failed_deliveries_are_listed_for_admins_only(client, fakes, store):
     assert client.get("/api/v1/deliveries/failed", headers={"Authorization": f"Bearer {officer_token}"}).status_code == 403
 
 
-MALFORMED_STATUS = json.loads((Path(__file__).parent / "data" / "malformed_webhooks.json").read_text())[
+MALFORMED_STATUS = json.loads((Path(__file__).parents[1] / "data" / "malformed_webhooks.json").read_text())[
     "twilio_status_callback"
 ]
 

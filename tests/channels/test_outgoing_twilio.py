@@ -27,7 +27,7 @@ from channels.base import OutgoingMessage, SendOutcome
 from channels.twilio import TwilioAdapter, classify_error
 from tests.fakes.server import BackgroundServer, free_port
 
-ROWS = json.loads((Path(__file__).parent / "data" / "outgoing_twilio.json").read_text())
+ROWS = json.loads((Path(__file__).parents[1] / "data" / "outgoing_twilio.json").read_text())
 ANSWERED = [row for row in ROWS if not row["response"].get("refused")]
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "twilio-test-token"

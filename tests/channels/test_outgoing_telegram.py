@@ -29,7 +29,7 @@ from channels.base import OutgoingMessage, SendOutcome
 from channels.telegram import TelegramAdapter
 from tests.fakes.server import BackgroundServer, free_port
 
-ROWS = json.loads((Path(__file__).parent / "data" / "outgoing_telegram.json").read_text())
+ROWS = json.loads((Path(__file__).parents[1] / "data" / "outgoing_telegram.json").read_text())
 ANSWERED = [row for row in ROWS if not row["response"].get("refused")]
 TOKEN = "4242:test-token"
 CHAT_ID = 123456789
