@@ -3,7 +3,11 @@
 Outbox rows are written in the transaction of the change that caused them; this loop claims
 due rows with a lease (so a second app instance never sends the same row), hands each to the
 adapter of its URN, and records the provider's id and status, or the failure and when to try
-again. After a crash the lease runs out and the row is sent by whoever runs next.
+again. The lease names this dispatcher (a random owner token per instance) and is renewed every
+``LEASE / 3`` while the batch is in flight, so a slow provider never lets it run out under a send;
+only the owner may settle a row, so a dispatcher that lost its lease (paused longer than the lease)
+cannot overwrite what the dispatcher that took the row over recorded. After a crash the lease runs
+out and the row is sent by whoever runs next.
 
 Conversations are sent concurrently (a provider call takes tens to hundreds of milliseconds, and
 one status change may notify several officers); the messages of one conversation go one after
@@ -16,7 +20,9 @@ It sits in bot/, next to the gateway that runs it, because it joins the two leav
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import uuid
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine
@@ -57,6 +63,8 @@ class Dispatcher:
         self._concurrency = concurrency
         self._wake = asyncio.Event()
         self._sending = asyncio.Lock()
+        self.owner = uuid.uuid4().hex  # names this dispatcher's leases
+        self.lease = LEASE
 
     def wake(self) -> None:
         self._wake.set()
@@ -84,7 +92,9 @@ class Dispatcher:
             now = datetime.now(timezone.utc)
 
             def claim(session):
-                claimed = outbox_store.claim_outbox(session, now=now, lease=LEASE, message_ids=message_ids)
+                claimed = outbox_store.claim_outbox(
+                    session, owner=self.owner, now=now, lease=self.lease, message_ids=message_ids
+                )
                 # WhatsApp's 24-hour window needs to know when the citizen last wrote
                 last_inbound = {
                     contact.id: message_store.last_inbound_at(session, contact.id)
@@ -99,14 +109,42 @@ class Dispatcher:
                 conversations.setdefault(row[2].urn, []).append(row)
             slots = asyncio.Semaphore(self._concurrency)
 
-            async def send_conversation(rows: list) -> int:
+            async def send_conversation(rows: list, in_flight: set[int]) -> int:
                 async with slots:
-                    return await self._send_in_order(rows, last_inbound)
+                    return await self._send_in_order(rows, last_inbound, in_flight)
 
-            counts = await asyncio.gather(*(send_conversation(rows) for rows in conversations.values()))
+            in_flight = {item.id for item, _, _ in claimed}
+            renewer = asyncio.create_task(self._renew_while_sending(in_flight)) if in_flight else None
+            try:
+                counts = await asyncio.gather(
+                    *(send_conversation(rows, in_flight) for rows in conversations.values())
+                )
+            finally:
+                if renewer is not None:
+                    renewer.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await renewer
             return sum(counts)
 
-    async def _send_in_order(self, rows: list, last_inbound: dict) -> int:
+    async def _renew_while_sending(self, in_flight: set[int]) -> None:
+        """Renew the leases of the rows not yet settled, every third of the lease, until cancelled."""
+        while in_flight:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            item_ids = sorted(in_flight)
+            try:
+                held = await in_transaction(
+                    self._engine,
+                    lambda s: outbox_store.renew_leases(
+                        s, owner=self.owner, item_ids=item_ids, now=datetime.now(timezone.utc), lease=self.lease
+                    ),
+                )
+            except Exception:  # noqa: BLE001 - try again at the next third; the lease still runs
+                logger.exception("renewing the outbox leases failed")
+                continue
+            if held < len(item_ids):
+                logger.warning("%d outbox lease(s) ran out before they were renewed", len(item_ids) - held)
+
+    async def _send_in_order(self, rows: list, last_inbound: dict, in_flight: set[int]) -> int:
         """Send one conversation's messages in order; after a failed one, the rest wait (released)."""
         sent = 0
         for index, (item, message, contact) in enumerate(rows):
@@ -119,9 +157,14 @@ class Dispatcher:
             await in_transaction(
                 self._engine, lambda s, i=item, u=contact.urn, r=result: self._record(s, i.id, i.attempts, u, r)
             )
+            in_flight.discard(item.id)
             if result.outcome is not SendOutcome.sent:
                 for later, _, _ in rows[index + 1 :]:  # keep their order: they go after this one
-                    await in_transaction(self._engine, lambda s, item_id=later.id: outbox_store.release_claim(s, item_id))
+                    await in_transaction(
+                        self._engine,
+                        lambda s, item_id=later.id: outbox_store.release_claim(s, item_id, owner=self.owner),
+                    )
+                    in_flight.discard(later.id)
                 break
             sent += 1
         return sent
@@ -139,7 +182,10 @@ class Dispatcher:
 
     def _record(self, session: Session, item_id: int, previous_attempts: int, urn: str, result: SendResult) -> None:
         if result.outcome is SendOutcome.sent:
-            outbox_store.mark_sent(session, item_id, external_id=result.external_id, status=result.status)
+            if not outbox_store.mark_sent(
+                session, item_id, owner=self.owner, external_id=result.external_id, status=result.status
+            ):
+                self._lost_lease(item_id, urn)
             return
         attempts = previous_attempts + 1
         if result.outcome is SendOutcome.recipient_gone:
@@ -149,7 +195,11 @@ class Dispatcher:
             result.outcome is SendOutcome.retry and attempts >= self._max_attempts
         )
         retry_in = None if give_up else (result.retry_after or backoff(attempts))
-        outbox_store.mark_send_failed(session, item_id, error=result.error or result.outcome.value, retry_in=retry_in)
+        if not outbox_store.mark_send_failed(
+            session, item_id, owner=self.owner, error=result.error or result.outcome.value, retry_in=retry_in
+        ):
+            self._lost_lease(item_id, urn)
+            return
         logger.warning(
             "send to %s failed (%s, attempt %d)%s: %s",
             redact_urn(urn),
@@ -158,3 +208,9 @@ class Dispatcher:
             "; giving up" if give_up else f"; retry in {retry_in}",
             result.error,
         )
+
+    @staticmethod
+    def _lost_lease(item_id: int, urn: str) -> None:
+        # Another dispatcher took the row over (this one paused longer than the lease): what it
+        # records stands. Said loudly: the citizen may have been sent this message twice.
+        logger.error("outbox row %s (to %s) was taken over before its send was recorded", item_id, redact_urn(urn))

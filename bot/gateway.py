@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from datetime import datetime, timezone
 
 from sqlalchemy import Engine
@@ -12,6 +13,7 @@ from sqlmodel import Session, col, select
 from bot import casework, metrics
 from bot.conversation import Conversations, RasaClient
 from bot.dispatcher import Dispatcher
+from bot.leadership import run_as_leader
 from channels.registry import AdapterRegistry
 from storage import contacts as contact_store
 from storage import messages as message_store
@@ -50,11 +52,13 @@ class Gateway:
         if telegram_adapter is not None and telegram_polling:
             from channels.telegram import handle_update
 
+            # getUpdates must have one caller (Telegram answers a second one 409 Conflict): with
+            # several app instances on PostgreSQL, the one holding the job's advisory lock polls
+            def poll() -> Awaitable[None]:
+                return telegram_adapter.poll_forever(lambda data: handle_update(self, telegram_adapter, data))
+
             self._tasks.append(
-                asyncio.create_task(
-                    telegram_adapter.poll_forever(lambda data: handle_update(self, telegram_adapter, data)),
-                    name="telegram-polling",
-                )
+                asyncio.create_task(run_as_leader(self.engine, "telegram-polling", poll), name="telegram-polling")
             )
 
     async def stop(self) -> None:

@@ -16,6 +16,7 @@ from storage.models import (
     DeadlineAlert,
     Status,
 )
+from storage.rows import insert_unless_exists
 
 
 def complaints_with_running_deadlines(
@@ -50,20 +51,14 @@ def complaints_with_running_deadlines(
 
 
 def record_alert(session: Session, complaint_id: int, deadline: str, kind: str, due: date) -> bool:
-    """Record a reminder or breach; False when it was recorded before (each is sent once per due date)."""
-    exists = session.exec(
-        select(DeadlineAlert.id).where(
-            DeadlineAlert.complaint_id == complaint_id,
-            DeadlineAlert.deadline == deadline,
-            DeadlineAlert.kind == kind,
-            DeadlineAlert.due == due,
-        )
-    ).first()
-    if exists is not None:
-        return False
-    session.add(DeadlineAlert(complaint_id=complaint_id, deadline=deadline, kind=kind, due=due))
-    session.flush()
-    return True
+    """Record a reminder or breach; False when it was recorded before (each is sent once per due date).
+
+    One ``INSERT ... ON CONFLICT DO NOTHING`` on the once-per-due-date constraint: of two clocks (two
+    app instances) recording the same alert at the same moment, the second waits for the first and
+    gets False, instead of failing its whole tick on the unique index.
+    """
+    alert = DeadlineAlert(complaint_id=complaint_id, deadline=deadline, kind=kind, due=due)
+    return insert_unless_exists(session, alert, ("complaint_id", "deadline", "kind", "due")) is not None
 
 
 def breaches_of(session: Session, complaint_id: int) -> list[DeadlineAlert]:

@@ -361,5 +361,6 @@ class OutboxItem(SQLModel, table=True):
     attempts: int = Field(default=0)
     available_at: datetime = Field(default_factory=utcnow)
     locked_until: datetime | None = None  # lease of the dispatcher that claimed it
+    lease_owner: str | None = Field(default=None, max_length=36)  # the dispatcher holding the lease
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)

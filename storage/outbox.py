@@ -90,9 +90,20 @@ def queue_outbound_many(
 
 
 def claim_outbox(
-    session: Session, *, now: datetime, lease: timedelta, limit: int = 50, message_ids: list[int] | None = None
+    session: Session,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int = 50,
+    message_ids: list[int] | None = None,
 ) -> list[tuple[OutboxItem, Message, ContactUrn]]:
-    """Take due outbox items for sending, with a lease so that two dispatchers never send one twice."""
+    """Take due outbox items for sending, leased to ``owner`` so that two dispatchers never send one twice.
+
+    The owner renews the lease while it sends (``renew_leases``); only the owner may settle a row
+    (``mark_sent``, ``mark_send_failed``, ``release_claim``). A dead owner's rows are taken over once
+    their lease has run out.
+    """
     earlier, earlier_message = aliased(OutboxItem), aliased(Message)
     # A message waiting to be retried holds back the later messages of its conversation; so does one
     # still leased (being sent elsewhere, or by a sender that died mid-send: its lease must run out).
@@ -129,7 +140,7 @@ def claim_outbox(
                 col(OutboxItem.id) == item_id,
                 or_(col(OutboxItem.locked_until).is_(None), col(OutboxItem.locked_until) < now),
             )
-            .values(locked_until=now + lease)
+            .values(locked_until=now + lease, lease_owner=owner)
         )
         if result.rowcount == 1:
             item = session.get(OutboxItem, item_id)
@@ -140,42 +151,90 @@ def claim_outbox(
     return claimed
 
 
-def release_claim(session: Session, item_id: int) -> None:
+def _owned(item_id: int, owner: str):
+    """The row, if ``owner`` still holds its lease (not taken over after it ran out, not settled)."""
+    return (
+        col(OutboxItem.id) == item_id,
+        OutboxItem.lease_owner == owner,
+        OutboxItem.state == OutboxState.pending.value,
+    )
+
+
+def renew_leases(session: Session, *, owner: str, item_ids: list[int], now: datetime, lease: timedelta) -> int:
+    """Extend the leases ``owner`` still holds on ``item_ids``; how many it still holds."""
+    if not item_ids:
+        return 0
+    result = session.execute(
+        update(OutboxItem)
+        .where(
+            col(OutboxItem.id).in_(item_ids),
+            OutboxItem.lease_owner == owner,
+            OutboxItem.state == OutboxState.pending.value,
+            col(OutboxItem.locked_until) >= now,  # one that ran out may be another's already
+        )
+        .values(locked_until=now + lease)
+    )
+    return result.rowcount
+
+
+def release_claim(session: Session, item_id: int, *, owner: str) -> bool:
     """Give a claimed item back untouched (it waits behind an earlier failed message)."""
-    session.execute(update(OutboxItem).where(col(OutboxItem.id) == item_id).values(locked_until=None))
+    result = session.execute(
+        update(OutboxItem).where(*_owned(item_id, owner)).values(locked_until=None, lease_owner=None)
+    )
+    return result.rowcount == 1
 
 
-def mark_sent(session: Session, item_id: int, *, external_id: str | None, status: str) -> None:
+def _settle(session: Session, item_id: int, owner: str, **values) -> OutboxItem | None:
+    """Apply ``values`` (and one more attempt) to the row if ``owner`` holds it; the row, or None."""
+    result = session.execute(
+        update(OutboxItem)
+        .where(*_owned(item_id, owner))
+        .values(attempts=OutboxItem.attempts + 1, locked_until=None, lease_owner=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return None
     item = session.get(OutboxItem, item_id)
-    item.state = OutboxState.done.value
-    item.attempts += 1
-    item.locked_until = None
-    item.last_error = None
+    session.refresh(item)
+    return item
+
+
+def mark_sent(session: Session, item_id: int, *, owner: str, external_id: str | None, status: str) -> bool:
+    """Record a send; False (nothing changed) when ``owner`` no longer holds the row's lease."""
+    item = _settle(session, item_id, owner, state=OutboxState.done.value, last_error=None)
+    if item is None:
+        return False
     message = session.get(Message, item.message_id)
     message.status = status
     message.external_id = external_id
     message.attempts = item.attempts
     message.updated_at = utcnow()
-    session.add_all([item, message])
+    session.add(message)
     session.flush()
+    return True
 
 
 def mark_send_failed(
-    session: Session, item_id: int, *, error: str, retry_in: timedelta | None
-) -> None:
-    """A failed send: retried after ``retry_in``, or given up for good when it is None."""
-    item = session.get(OutboxItem, item_id)
-    item.attempts += 1
-    item.locked_until = None
-    item.last_error = error_text(error)
+    session: Session, item_id: int, *, owner: str, error: str, retry_in: timedelta | None
+) -> bool:
+    """A failed send: retried after ``retry_in``, or given up for good when it is None.
+
+    False (nothing changed) when ``owner`` no longer holds the row's lease.
+    """
+    masked = error_text(error)
+    if retry_in is None:
+        item = _settle(session, item_id, owner, state=OutboxState.failed.value, last_error=masked)
+    else:
+        item = _settle(session, item_id, owner, last_error=masked, available_at=utcnow() + retry_in)
+    if item is None:
+        return False
     message = session.get(Message, item.message_id)
     message.attempts = item.attempts
-    message.error = item.last_error
+    message.error = masked
     message.updated_at = utcnow()
     if retry_in is None:
-        item.state = OutboxState.failed.value
         message.status = MessageStatus.failed.value
-    else:
-        item.available_at = utcnow() + retry_in
-    session.add_all([item, message])
+    session.add(message)
     session.flush()
+    return True

@@ -5,6 +5,7 @@ Plain functions taking a session; callers own the transaction (``storage.db.sess
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,8 +27,8 @@ def dialect_insert(session: Session, model):
     raise NotImplementedError(f"no ON CONFLICT insert for {dialect}")
 
 
-def insert_unless_exists(session: Session, row, unique: str):
-    """Insert a new model object unless a row with the same ``unique`` column exists; None if one does.
+def insert_unless_exists(session: Session, row, unique: str | Sequence[str]):
+    """Insert a new model object unless a row with the same ``unique`` column(s) exists; None if one does.
 
     One ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` statement: a unique clash (another writer
     got there first) needs no savepoint around the insert, and the transaction stays usable. On
@@ -38,7 +39,7 @@ def insert_unless_exists(session: Session, row, unique: str):
     table = type(row).__table__
     values = {column.key: getattr(row, column.key) for column in table.columns if not column.primary_key}
     statement = (
-        dialect_insert(session, table).values(**values).on_conflict_do_nothing(index_elements=[unique]).returning(table.c.id)
+        dialect_insert(session, table).values(**values).on_conflict_do_nothing(index_elements=[unique] if isinstance(unique, str) else list(unique)).returning(table.c.id)
     )
     new_id = session.exec(statement).scalar()
     if new_id is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 
 from sqlmodel import select
 
@@ -109,3 +110,61 @@ def test_the_dispatcher_loop_ends_when_cancelled_even_as_it_is_woken(monkeypatch
         return stuck
 
     assert asyncio.run(cancel_many_times()) == 0
+
+
+class SlowAdapter:
+    """Takes ``seconds`` per send: longer than the lease of the dispatcher in the test."""
+
+    provider = "simulator"
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.sent: list[str] = []
+
+    def handles(self, scheme: str) -> bool:
+        return scheme.startswith("sim-")
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        await asyncio.sleep(self.seconds)
+        self.sent.append(message.text)
+        return SendResult(SendOutcome.sent, external_id=f"slow-{message.message_id}", status="delivered")
+
+
+def test_a_send_slower_than_the_lease_is_not_taken_over_by_a_second_dispatcher(store):
+    # two app instances share one outbox: the first renews its lease while the provider is slow,
+    # so the second finds nothing to claim, and the citizen gets the message once
+    queue(store, "sim-sms:+6281200000301", ["pelan"])
+    slow, other = SlowAdapter(seconds=1.2), SlowAdapter(seconds=0)
+    first, second = Dispatcher(store, AdapterRegistry([slow])), Dispatcher(store, AdapterRegistry([other]))
+    first.lease = second.lease = timedelta(seconds=0.45)
+
+    async def both() -> tuple[int, int]:
+        sending = asyncio.create_task(first.dispatch_due())
+        await asyncio.sleep(0.8)  # past the first lease, which was renewed meanwhile
+        taken_over = await second.dispatch_due()
+        return await sending, taken_over
+
+    sent, taken_over = asyncio.run(both())
+    assert (sent, taken_over) == (1, 0)
+    assert slow.sent == ["pelan"] and other.sent == []
+    with session_scope(store) as session:
+        [item] = session.exec(select(OutboxItem)).all()
+        assert item.state == "done" and item.lease_owner is None
+
+
+def test_a_dispatcher_that_lost_its_lease_cannot_overwrite_what_the_new_owner_recorded(store):
+    queue(store, "sim-sms:+6281200000302", ["halo"])
+    now = datetime.now(timezone.utc)
+    lease = timedelta(seconds=60)
+    with session_scope(store) as session:
+        [(item, _, _)] = outbox_store.claim_outbox(session, owner="a", now=now, lease=lease)
+    with session_scope(store) as session:  # "a" paused past its lease; "b" takes the row over and sends it
+        [(taken, _, _)] = outbox_store.claim_outbox(session, owner="b", now=now + timedelta(seconds=61), lease=lease)
+        assert taken.id == item.id
+        assert outbox_store.renew_leases(session, owner="a", item_ids=[item.id], now=now + timedelta(seconds=62), lease=lease) == 0
+        assert outbox_store.mark_sent(session, item.id, owner="b", external_id="SM-b", status="sent")
+    with session_scope(store) as session:
+        assert not outbox_store.mark_send_failed(session, item.id, owner="a", error="timeout", retry_in=None)
+        assert not outbox_store.mark_sent(session, item.id, owner="a", external_id="SM-a", status="sent")
+        message = session.exec(select(Message).where(Message.id == taken.message_id)).one()
+        assert (message.external_id, message.status, message.attempts) == ("SM-b", "sent", 1)

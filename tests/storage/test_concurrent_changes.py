@@ -251,3 +251,19 @@ def test_a_chat_command_that_loses_to_an_api_change_is_told_what_the_status_is_n
     assert _status_events(pg, ticket)[-1] == ("diproses", "selesai")
     with session_scope(pg) as session:
         assert complaint_store.get_complaint(session, ticket).status == "selesai"
+
+
+@pytest.mark.postgres
+def test_two_clocks_recording_the_same_alert_at_the_same_moment_record_it_once(pg):
+    # several app instances each run the deadline clock (issue #12): the second insert waits for the
+    # first on the unique index and is told "recorded before", instead of failing its whole tick
+    from storage import deadlines as deadline_store
+
+    with session_scope(pg) as session:
+        build_world(session)
+        complaint_id = file(session).id
+    record = lambda s: deadline_store.record_alert(s, complaint_id, "verify", "breach", DAY)  # noqa: E731
+    outcome = race(pg, record, record)
+    assert outcome == {"first": True, "value": False}, outcome
+    with session_scope(pg) as session:
+        assert [a.kind for a in deadline_store.breaches_of(session, complaint_id)] == ["breach"]

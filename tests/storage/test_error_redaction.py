@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from fastapi.testclient import TestClient
@@ -96,7 +96,10 @@ def test_every_error_column_is_masked_when_stored(engine):
         inbound, _ = message_store.record_inbound(session, urn=contact.urn, channel="sms", provider="twilio", text="halo")
         message_store.mark_inbound_retry(session, inbound.id, TWILIO_21408, timedelta(seconds=2))
         [outbound] = outbox_store.queue_outbound(session, urn_id=contact.id, channel="sms", provider="twilio", texts=["x"])
-        outbox_store.mark_sent(session, outbox_item(session, outbound.id).id, external_id="SM1", status="accepted")
+        [(claimed, _, _)] = outbox_store.claim_outbox(
+            session, owner="dispatcher", now=datetime.now(timezone.utc), lease=timedelta(seconds=60)
+        )
+        outbox_store.mark_sent(session, claimed.id, owner="dispatcher", external_id="SM1", status="accepted")
         message_store.update_delivery_status(session, provider="twilio", external_id="SM1", status="failed", error=TWILIO_21211)
         retried = push_store.queue_dialogue_push(session, contact.id, "EXTERNAL_status_changed", {"ticket": "12345678"})
         refused = push_store.queue_dialogue_push(session, contact.id, "EXTERNAL_status_changed", {"ticket": "12345678"})

@@ -30,6 +30,8 @@ from storage.tickets import is_valid_ticket
 URN = "sim-sms:+6281234567890"
 OTHER_URN = "sim-sms:+6289876543210"
 
+OWNER = "dispatcher-a"  # the dispatcher holding the leases in these tests
+
 
 def new_complaint(urn: str = URN, **overrides) -> complaint_store.NewComplaint:
     fields = dict(
@@ -149,11 +151,11 @@ def test_outbox_claims_are_leased_so_nothing_is_sent_twice(engine):
     ids = _queue(engine, ["satu", "dua"])
     now = datetime.now(timezone.utc)
     with session_scope(engine) as session:
-        first = outbox_store.claim_outbox(session, now=now, lease=timedelta(seconds=60))
+        first = outbox_store.claim_outbox(session, owner=OWNER, now=now, lease=timedelta(seconds=60))
     with session_scope(engine) as session:
-        second = outbox_store.claim_outbox(session, now=now, lease=timedelta(seconds=60))
+        second = outbox_store.claim_outbox(session, owner=OWNER, now=now, lease=timedelta(seconds=60))
     with session_scope(engine) as session:
-        after_lease = outbox_store.claim_outbox(session, now=now + timedelta(seconds=61), lease=timedelta(seconds=60))
+        after_lease = outbox_store.claim_outbox(session, owner=OWNER, now=now + timedelta(seconds=61), lease=timedelta(seconds=60))
     assert [m.id for _, m, _ in first] == ids
     assert second == []
     assert [m.id for _, m, _ in after_lease] == ids  # a crashed dispatcher's rows come back
@@ -163,12 +165,12 @@ def test_a_sent_message_records_the_provider_id_and_leaves_the_outbox(engine):
     [message_id] = _queue(engine, ["halo"])
     now = datetime.now(timezone.utc)
     with session_scope(engine) as session:
-        [(item, _, _)] = outbox_store.claim_outbox(session, now=now, lease=timedelta(seconds=60))
-        outbox_store.mark_sent(session, item.id, external_id="SM999", status="sent")
+        [(item, _, _)] = outbox_store.claim_outbox(session, owner=OWNER, now=now, lease=timedelta(seconds=60))
+        outbox_store.mark_sent(session, item.id, owner=OWNER, external_id="SM999", status="sent")
     with session_scope(engine) as session:
         message = session.get(Message, message_id)
         assert (message.status, message.external_id, message.attempts) == ("sent", "SM999", 1)
-        assert outbox_store.claim_outbox(session, now=now + timedelta(hours=1), lease=timedelta(seconds=60)) == []
+        assert outbox_store.claim_outbox(session, owner=OWNER, now=now + timedelta(hours=1), lease=timedelta(seconds=60)) == []
 
 
 def test_a_failed_send_waits_and_holds_back_later_messages_of_the_conversation(engine):
@@ -176,15 +178,15 @@ def test_a_failed_send_waits_and_holds_back_later_messages_of_the_conversation(e
     [other_id] = _queue(engine, ["lain"], urn=OTHER_URN)
     now = datetime.now(timezone.utc)
     with session_scope(engine) as session:
-        claimed = outbox_store.claim_outbox(session, now=now, lease=timedelta(seconds=60), message_ids=[first_id])
-        outbox_store.mark_send_failed(session, claimed[0][0].id, error="timeout", retry_in=timedelta(seconds=30))
+        claimed = outbox_store.claim_outbox(session, owner=OWNER, now=now, lease=timedelta(seconds=60), message_ids=[first_id])
+        outbox_store.mark_send_failed(session, claimed[0][0].id, owner=OWNER, error="timeout", retry_in=timedelta(seconds=30))
     with session_scope(engine) as session:
-        claimable = outbox_store.claim_outbox(session, now=now + timedelta(seconds=1), lease=timedelta(seconds=60))
+        claimable = outbox_store.claim_outbox(session, owner=OWNER, now=now + timedelta(seconds=1), lease=timedelta(seconds=60))
         # "dua" must not overtake "satu"; the other conversation is not held back
         assert [m.id for _, m, _ in claimable] == [other_id]
-        outbox_store.mark_sent(session, claimable[0][0].id, external_id="SM1", status="sent")
+        outbox_store.mark_sent(session, claimable[0][0].id, owner=OWNER, external_id="SM1", status="sent")
     with session_scope(engine) as session:
-        later = outbox_store.claim_outbox(session, now=now + timedelta(seconds=120), lease=timedelta(seconds=60))
+        later = outbox_store.claim_outbox(session, owner=OWNER, now=now + timedelta(seconds=120), lease=timedelta(seconds=60))
     assert [m.id for _, m, _ in later] == [first_id, second_id]
 
 
@@ -192,8 +194,8 @@ def test_a_permanent_failure_is_recorded_on_the_message(engine):
     [message_id] = _queue(engine, ["halo"])
     now = datetime.now(timezone.utc)
     with session_scope(engine) as session:
-        [(item, _, _)] = outbox_store.claim_outbox(session, now=now, lease=timedelta(seconds=60))
-        outbox_store.mark_send_failed(session, item.id, error="21211 invalid number", retry_in=None)
+        [(item, _, _)] = outbox_store.claim_outbox(session, owner=OWNER, now=now, lease=timedelta(seconds=60))
+        outbox_store.mark_send_failed(session, item.id, owner=OWNER, error="21211 invalid number", retry_in=None)
     with session_scope(engine) as session:
         message = session.get(Message, message_id)
         outbox = session.exec(select(OutboxItem).where(OutboxItem.message_id == message_id)).one()
