@@ -185,30 +185,32 @@ def release_claim(session: Session, item_id: int, *, owner: str) -> bool:
     return result.rowcount == 1
 
 
-def _settle(session: Session, item_id: int, owner: str, **values) -> OutboxItem | None:
-    """Apply ``values`` (and one more attempt) to the row if ``owner`` holds it; the row, or None."""
-    result = session.execute(
+def _settle(session: Session, item_id: int, owner: str, **values) -> tuple[int, int] | None:
+    """Apply ``values`` (and one more attempt) to the row if ``owner`` holds it: (message id, attempts), or None.
+
+    One ``UPDATE ... RETURNING`` (PostgreSQL, SQLite >= 3.35): the ownership check and the change in
+    one statement, with no read of the row before or after it.
+    """
+    returned = session.execute(
         update(OutboxItem)
         .where(*_owned(item_id, owner))
         .values(attempts=OutboxItem.attempts + 1, locked_until=None, lease_owner=None, **values)
+        .returning(OutboxItem.message_id, OutboxItem.attempts)
         .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        return None
-    item = session.get(OutboxItem, item_id)
-    session.refresh(item)
-    return item
+    ).first()
+    return (returned.message_id, returned.attempts) if returned is not None else None
 
 
 def mark_sent(session: Session, item_id: int, *, owner: str, external_id: str | None, status: str) -> bool:
     """Record a send; False (nothing changed) when ``owner`` no longer holds the row's lease."""
-    item = _settle(session, item_id, owner, state=OutboxState.done.value, last_error=None)
-    if item is None:
+    settled = _settle(session, item_id, owner, state=OutboxState.done.value, last_error=None)
+    if settled is None:
         return False
-    message = session.get(Message, item.message_id)
+    message_id, attempts = settled
+    message = session.get(Message, message_id)
     message.status = status
     message.external_id = external_id
-    message.attempts = item.attempts
+    message.attempts = attempts
     message.updated_at = utcnow()
     session.add(message)
     session.flush()
@@ -224,13 +226,14 @@ def mark_send_failed(
     """
     masked = error_text(error)
     if retry_in is None:
-        item = _settle(session, item_id, owner, state=OutboxState.failed.value, last_error=masked)
+        settled = _settle(session, item_id, owner, state=OutboxState.failed.value, last_error=masked)
     else:
-        item = _settle(session, item_id, owner, last_error=masked, available_at=utcnow() + retry_in)
-    if item is None:
+        settled = _settle(session, item_id, owner, last_error=masked, available_at=utcnow() + retry_in)
+    if settled is None:
         return False
-    message = session.get(Message, item.message_id)
-    message.attempts = item.attempts
+    message_id, attempts = settled
+    message = session.get(Message, message_id)
+    message.attempts = attempts
     message.error = masked
     message.updated_at = utcnow()
     if retry_in is None:
