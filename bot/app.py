@@ -27,7 +27,7 @@ from sqlalchemy import text
 
 from bot import api, http_errors, metrics, reading_pool, services, workdays
 from bot.config import Settings, get_settings
-from bot.conversation import EngineUnavailable, RasaClient
+from bot.rasa_client import RasaClient
 from bot.gateway import Gateway
 from bot.media_links import MediaLinks
 from bot.media_links import router as media_router
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         media_links = MediaLinks.configured(settings.public_base_url, settings.media_link_secret)
         app.state.media_links = media_links
         services.install(services.Services(engine, media_links))
-        rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.rasa_timeout_seconds)
+        rasa = RasaClient(settings.rasa_urls, settings.rasa_token, settings.rasa_timeout_seconds)
         gateway = Gateway(engine, rasa, build_adapters(settings), max_attempts=settings.send_max_attempts)
         app.state.gateway = gateway
         for channel, state in settings.channel_status().items():
@@ -115,11 +115,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(media_router)  # GET /media/{id}: officers open a citizen's files
 
     async def _engine_state(request: Request) -> dict[str, Any]:
-        try:
-            status = await request.app.state.gateway.rasa.status()
-            state: dict[str, Any] = {"state": "ok", "model": status.get("model_file")}
-        except EngineUnavailable as exc:
-            state = {"state": f"unreachable: {exc}"}
+        servers = await request.app.state.gateway.rasa.statuses()
+        up = [server for server in servers if server["state"] == "ok"]
+        state: dict[str, Any] = (
+            {"state": "ok", "model": up[0].get("model_file")}
+            if up
+            else {"state": "; ".join(server["state"] for server in servers)}  # "unreachable: ConnectError"
+        )
+        if len(servers) > 1:  # RASA_URLS: ready while one answers; each one's state
+            state["servers"] = servers
         supervisor = getattr(request.app.state, "engine_supervisor", None)
         if supervisor is not None:  # set by `aduan run`, which starts and restarts the engine
             state["process"] = supervisor.describe()

@@ -1,6 +1,8 @@
 """``aduan``: the operator's command line.
 
     aduan run                 migrate, train if needed, start Rasa + the app (Ctrl-C stops both)
+    aduan run --apps N --engines M   the same, scaled out on one machine (bot/cluster.py; PostgreSQL, Redis)
+    aduan serve               one app instance only: no migrations, no engine (systemd, Kubernetes)
     aduan migrate             apply the store's migrations
     aduan train [--force]     train the Rasa model unless one for this data exists
     aduan evaluate [--show-errors]  NLU, category and place accuracy on the held-out set (results/)
@@ -38,7 +40,7 @@ from pathlib import Path
 from bot import cli_agencies, cli_officers
 from bot.cli_common import store_session
 from bot.config import Settings, get_settings
-from bot.engine_process import EngineSupervisor, StopRequested, StopSignals
+from bot.engine_process import ENGINE_LOGGER, EngineSupervisor, StopRequested, StopSignals
 from bot.logs import configure_logging
 from storage import agencies as agency_store
 from storage.migrate import upgrade
@@ -135,13 +137,30 @@ def engine_environment(settings: Settings) -> dict[str, str]:
     if settings.rasa_tracker_dialect == "sqlite" and not tracker_db.is_absolute():
         tracker_db = ROOT / tracker_db
     env["RASA_TRACKER_DB"] = str(tracker_db)
+    env["RASA_TRACKER_USER"] = settings.rasa_tracker_user
+    env["RASA_TRACKER_PASSWORD"] = settings.rasa_tracker_password
+    env["RASA_TRACKER_LOGIN_DB"] = settings.rasa_tracker_login_db
+    env.update(lock_store_environment(settings.redis_url))
     # Read by scripts/rasa_launcher.py, which hands them to Rasa in-process: never on a command line
     env[ENGINE_TOKEN_VARIABLE] = settings.rasa_token
     env[ENGINE_PARENT_VARIABLE] = str(os.getpid())  # the engine ends with us, even if we are SIGKILLed
     return quiet_engine_environment(env)
 
 
-def engine_command(settings: Settings, model: Path) -> list[str]:
+def lock_store_environment(redis_url: str) -> dict[str, str]:
+    """What endpoints.cluster.yml reads for Rasa's Redis lock store, from REDIS_URL (redis://[:password@]host[:port][/db])."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(redis_url) if redis_url else None
+    return {
+        "RASA_LOCK_STORE_HOST": (parts.hostname if parts else None) or "127.0.0.1",
+        "RASA_LOCK_STORE_PORT": str((parts.port if parts else None) or 6379),
+        "RASA_LOCK_STORE_DB": ((parts.path if parts else "").strip("/") or "0"),
+        "RASA_LOCK_STORE_PASSWORD": unquote(parts.password) if parts and parts.password else "",
+    }
+
+
+def engine_command(settings: Settings, model: Path, *, port: int | None = None, endpoints: str = "endpoints.yml") -> list[str]:
     """``rasa run`` through the launcher, in the engine's Python: the token comes from the
     environment (Rasa 3.6 reads it only from --auth-token, which ``ps`` shows to every user)."""
     engine_python = Path(rasa_binary()).parent / "python"
@@ -149,10 +168,10 @@ def engine_command(settings: Settings, model: Path) -> list[str]:
         str(engine_python), str(ENGINE_LAUNCHER), "run",
         "--enable-api",
         "--model", str(model),
-        "--endpoints", "endpoints.yml",
+        "--endpoints", endpoints,
         "--credentials", "credentials.yml",
         "--interface", "127.0.0.1",  # channel endpoints take no token: never expose Rasa
-        "--port", str(settings.rasa_port),
+        "--port", str(port or settings.rasa_port),
     ]
 
 
@@ -302,6 +321,19 @@ def telegram_set_webhook(settings: Settings) -> None:
 # ---------------------------------------------------------------- entry point
 
 
+def _cluster():
+    from bot import cluster
+
+    return cluster
+
+
+def _run_command(settings: Settings, args: argparse.Namespace) -> None:
+    if args.apps == 1 and args.engines == 1:
+        run(settings)  # the app in this process, the engine its child
+    else:
+        _cluster().run_cluster(settings, args.apps, args.engines)
+
+
 def _migrate_command(settings: Settings, args: argparse.Namespace) -> None:
     upgrade(settings.database_url)
     print("migrations applied")
@@ -312,8 +344,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     # migrate_first: the command reads or writes the store, which is brought to the current schema first
     parser.set_defaults(migrate_first=False)
-    commands.add_parser("run", help="migrate, train if needed, and run Rasa + the app").set_defaults(
-        func=lambda settings, args: run(settings)
+    run_cmd = commands.add_parser("run", help="migrate, train if needed, and run Rasa + the app")
+    run_cmd.add_argument("--apps", type=int, default=1, help="app instances, on ports from APP_PORT (PostgreSQL only)")
+    run_cmd.add_argument("--engines", type=int, default=1, help="Rasa servers, on ports from RASA_PORT")
+    run_cmd.set_defaults(func=_run_command)
+    commands.add_parser("serve", help="one app instance only (no migrations, no engine)").set_defaults(
+        func=lambda settings, args: _cluster().serve(settings)
     )
     commands.add_parser("migrate", help="apply the store's migrations").set_defaults(func=_migrate_command)
     train_cmd = commands.add_parser("train", help="train the Rasa model unless it is up to date")

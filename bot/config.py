@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     rasa_port: int = Field(default=5005, alias="RASA_PORT")
     # where the app reaches Rasa; defaults to the loopback port `aduan run` starts it on
     rasa_url: str = Field(default="", alias="RASA_URL")
+    # several Rasa servers, comma-separated (wins over RASA_URL); each conversation keeps to one
+    rasa_urls_setting: str = Field(default="", alias="RASA_URLS")
     rasa_token: str = Field(default="", alias="RASA_TOKEN")
     rasa_timeout_seconds: float = Field(default=30.0, alias="RASA_TIMEOUT_SECONDS")
     # shared secret Rasa sends to the app's action endpoint (?token=...)
@@ -36,6 +38,12 @@ class Settings(BaseSettings):
     rasa_tracker_dialect: str = Field(default="sqlite", alias="RASA_TRACKER_DIALECT")
     rasa_tracker_host: str = Field(default="", alias="RASA_TRACKER_HOST")
     rasa_tracker_db: str = Field(default="var/rasa_tracker.db", alias="RASA_TRACKER_DB")
+    rasa_tracker_user: str = Field(default="", alias="RASA_TRACKER_USER")
+    rasa_tracker_password: str = Field(default="", alias="RASA_TRACKER_PASSWORD")
+    # the database Rasa connects to first to create RASA_TRACKER_DB when it is missing (PostgreSQL)
+    rasa_tracker_login_db: str = Field(default="", alias="RASA_TRACKER_LOGIN_DB")
+    # Redis, for Rasa's lock store when several Rasa servers run (redis://host:port/db)
+    redis_url: str = Field(default="", alias="REDIS_URL")
     # where Rasa calls the custom actions; defaults to this app on loopback
     action_endpoint_url: str = Field(default="", alias="ACTION_ENDPOINT_URL")
 
@@ -84,6 +92,12 @@ class Settings(BaseSettings):
         if not self.action_endpoint_url:
             self.action_endpoint_url = f"http://127.0.0.1:{self.app_port}/webhook"
         return self
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        """The Rasa servers the app talks to: RASA_URLS, else RASA_URL (or the default port)."""
+        urls = [url.strip() for url in self.rasa_urls_setting.split(",") if url.strip()]
+        return urls or [self.rasa_url]
 
     @property
     def simulator_enabled(self) -> bool:

@@ -2,9 +2,12 @@
 
 Every inbound message is stored first (status ``pending``). Turns of one conversation run one
 at a time, oldest first, interleaved with telling the dialogue what was pushed to the citizen, in
-the order things happened. When Rasa cannot be reached (or a turn fails in our own code) the
-message stays pending and is retried with a growing delay, so nothing a citizen sent is lost;
-the citizen is told once that the answer will come later.
+the order things happened, whichever app instance stored them: the instance that runs them holds
+the conversation's claim in the store (storage/conversation_claims.py). When Rasa cannot be
+reached (or a turn fails in our own code) the message stays pending and is retried with a growing
+delay, so nothing a citizen sent is lost; the citizen is told once that the answer will come
+later. A message that may have reached Rasa before (its answer lost to a timeout or a killed
+instance) is not sent again: its answer is read back from Rasa's tracker.
 """
 
 from __future__ import annotations
@@ -12,23 +15,24 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import quote
 
-import httpx
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot import metrics, officer_desk, pins, texts
 from bot.language import detect, switch_request
+from bot.rasa_client import EngineRefused, EngineUnavailable, RasaClient
 from channels.base import IncomingMessage
 from channels.formatting import render
 from channels.urns import channel_of, provider_of, redact_urn
 from storage import contacts as contact_store
+from storage import conversation_claims as claim_store
 from storage import messages as message_store
 from storage import officers as officer_store
 from storage import outbox as outbox_store
@@ -43,73 +47,12 @@ FIRST_ERROR_DELAY = timedelta(seconds=30)  # a fault of ours is not mended in tw
 MAX_RETRY_DELAY = timedelta(minutes=5)
 STUCK_AFTER_ATTEMPTS = 10  # then the operator is told (log at ERROR, the turns_stuck counter)
 RETRY_CONCURRENCY = 8  # conversations retried at once, as the dispatcher sends
+# A conversation's claim: renewed every third of it while its turns run, so only a dead (or
+# frozen) instance loses it; then its conversations wait at most this long for another instance.
+TURN_LEASE = timedelta(seconds=30)
 
 # Chat commands (Telegram's /start and friends) as Rasa intents; Rasa reads "/intent" without NLU.
 COMMANDS = {"/start": "/greet", "/help": "/help", "/bantuan": "/help", "/batal": "/cancel", "/cancel": "/cancel"}
-
-
-class EngineUnavailable(Exception):
-    """Rasa did not answer (down, restarting, timing out, or an error)."""
-
-
-class EngineRefused(Exception):
-    """Rasa answered that the request itself is wrong (4xx): retrying will not help."""
-
-
-class RasaClient:
-    """Rasa's REST channel for turns; its HTTP API (token-protected) for status."""
-
-    def __init__(self, base_url: str, token: str, timeout: float = 30.0) -> None:
-        self._token = token
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout)
-
-    async def turn(self, sender: str, text: str, metadata: dict[str, Any]) -> list[dict[str, Any]]:
-        try:
-            response = await self._http.post(
-                "/webhooks/rest/webhook", json={"sender": sender, "message": text, "metadata": metadata}
-            )
-        except httpx.HTTPError as exc:
-            raise EngineUnavailable(f"{type(exc).__name__}") from exc
-        if response.status_code != 200:
-            raise EngineUnavailable(f"HTTP {response.status_code}")
-        return _json(response) or []
-
-    async def trigger_intent(self, sender: str, intent: str, entities: dict[str, Any]) -> list[dict[str, Any]]:
-        """Tell a conversation what happened outside it (an ``EXTERNAL_`` intent); returns the bot's messages."""
-        try:
-            response = await self._http.post(
-                # Rasa (Sanic) does not percent-decode the conversation id: send the URN as it is
-                f"/conversations/{quote(sender, safe=':+')}/trigger_intent",
-                params={"token": self._token},
-                json={"name": intent, "entities": entities},
-            )
-        except httpx.HTTPError as exc:
-            raise EngineUnavailable(type(exc).__name__) from exc
-        if 400 <= response.status_code < 500 and response.status_code not in (401, 408, 409, 429):
-            raise EngineRefused(f"HTTP {response.status_code}: {response.text[:200]}")
-        if response.status_code != 200:
-            raise EngineUnavailable(f"HTTP {response.status_code}")
-        return (_json(response) or {}).get("messages") or []
-
-    async def status(self) -> dict[str, Any]:
-        """Rasa's own status (model loaded); raises EngineUnavailable."""
-        try:
-            response = await self._http.get("/status", params={"token": self._token}, timeout=3.0)
-        except httpx.HTTPError as exc:
-            raise EngineUnavailable(type(exc).__name__) from exc
-        if response.status_code != 200:
-            raise EngineUnavailable(f"HTTP {response.status_code}")
-        return response.json()
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError as exc:  # a cut-off answer (the engine killed while answering): like no answer
-        raise EngineUnavailable("the answer is not JSON") from exc
 
 
 def retry_delay(attempts: int, first: timedelta = FIRST_RETRY_DELAY) -> timedelta:
@@ -149,11 +92,15 @@ class Conversations:
         on_queued: Callable[[], None],
         *,
         retry_concurrency: int = RETRY_CONCURRENCY,
+        lease: timedelta = TURN_LEASE,
     ) -> None:
         self._engine = engine
         self._rasa = rasa
         self._on_queued = on_queued
         self._retry_concurrency = retry_concurrency
+        self._lease = lease
+        self.owner = uuid.uuid4().hex  # this instance, in the claims it holds
+        # within this instance, one task per conversation; across instances, the claim
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def _tx(self, work: Callable[[Session], Any]) -> Any:
@@ -189,11 +136,36 @@ class Conversations:
         citizen may be answering it) and after one that came before it. What is next is read again
         before each step, so a push written while a turn was at Rasa (an officer answering at that
         moment) is told before the next turn, not after it.
+
+        Another instance holding the conversation's claim runs it instead: whatever was stored
+        before this call is seen by that instance, which looks again after giving the claim back.
         """
         queued: list[int] = []
         lock = self._lock(urn_id)  # keep a strong reference while in use
         async with lock:
-            while True:
+            while await self._tx(lambda s: self._claim(s, urn_id)):
+                try:
+                    queued.extend(await self._run_claimed(urn_id))
+                finally:
+                    await self._tx(lambda s: claim_store.release(s, urn_id, owner=self.owner))
+                # a message stored elsewhere after our last look found the claim taken: ours to run
+                if not await self._tx(lambda s: self._anything_due(s, urn_id)):
+                    break
+        if queued:
+            self._on_queued()
+        return queued
+
+    def _claim(self, session: Session, urn_id: int) -> bool:
+        now = datetime.now(timezone.utc)
+        return claim_store.claim(session, urn_id, owner=self.owner, now=now, lease=self._lease)
+
+    async def _run_claimed(self, urn_id: int) -> list[int]:
+        """The steps of a conversation while this instance holds its claim, renewed meanwhile."""
+        queued: list[int] = []
+        lost = asyncio.Event()
+        renewing = asyncio.create_task(self._keep_claim(urn_id, lost), name=f"claim-{urn_id}")
+        try:
+            while not lost.is_set():
                 step = await self._tx(lambda s: self._next(s, urn_id))
                 if step is None:
                     break
@@ -201,9 +173,35 @@ class Conversations:
                 queued.extend(ids)
                 if not go_on:
                     break
-        if queued:
-            self._on_queued()
+        finally:
+            renewing.cancel()
         return queued
+
+    async def _keep_claim(self, urn_id: int, lost: asyncio.Event) -> None:
+        while True:
+            await asyncio.sleep(self._lease.total_seconds() / 3)
+            now = datetime.now(timezone.utc)
+            try:
+                held = await self._tx(
+                    lambda s: claim_store.renew(s, urn_id, owner=self.owner, now=now, lease=self._lease)
+                )
+            except Exception:  # noqa: BLE001 - the store away for a moment: the lease still runs
+                logger.warning("renewing the claim of conversation %s failed", urn_id, exc_info=True)
+                continue
+            if not held:  # it ran out and another instance took it: stop after this step
+                metrics.increment("claims_lost")
+                logger.warning("lost the claim of conversation %s; another instance goes on with it", urn_id)
+                lost.set()
+                return
+
+    @staticmethod
+    def _anything_due(session: Session, urn_id: int) -> bool:
+        now = datetime.now(timezone.utc)
+        message = message_store.next_pending_inbound(session, urn_id)
+        if message is not None and (message.next_attempt_at is None or _aware(message.next_attempt_at) <= now):
+            return True
+        push = push_store.next_pending_push(session, urn_id)
+        return push is not None and _aware(push.available_at) <= now
 
     def busy(self, urn_id: int) -> bool:
         """Whether a turn of this conversation is running in this process now (it will see what is due)."""
@@ -321,7 +319,11 @@ class Conversations:
             text = COMMANDS.get(command, message.text)
             # the language slot is set from this metadata (bot/actions/session.py)
             metadata = {"channel": message.channel, "message_id": message.id, "language": language}
-            replies = await self._rasa.turn(contact.urn, text, metadata)
+            replies = await self._recovered_answer(message, contact)
+            if replies is None:
+                now = datetime.now(timezone.utc)
+                await self._tx(lambda s: message_store.mark_sent_to_engine(s, message.id, now))
+                replies = await self._rasa.turn(contact.urn, text, metadata)
         except EngineUnavailable as exc:
             error = str(exc)
             logger.warning("turn failed for %s (message %s): %s", redact_urn(contact.urn), message.id, error)
@@ -329,6 +331,8 @@ class Conversations:
         parts = [part for text in bot_texts(replies) for part in render(message.channel, text)]
 
         def store(session: Session) -> list[int]:
+            if not message_store.mark_inbound_handled(session, message.id):
+                return []  # answered already (by an instance that took the conversation over)
             if language != current:
                 contact_store.set_citizen_language(session, contact.id, language)
             out = outbox_store.queue_outbound(
@@ -339,14 +343,29 @@ class Conversations:
                 texts=parts,
                 reply_to_id=message.id,
             )
-            message_store.mark_inbound_handled(session, message.id)
             return [m.id for m in out]
 
         return await self._tx(store), True
 
+    async def _recovered_answer(self, message: Message, contact: ContactUrn) -> list[dict[str, Any]] | None:
+        """Rasa's answer to a message sent to it before whose answer never came back, or None.
+
+        None also when the message was never sent: then it goes to Rasa now. Raises
+        EngineUnavailable when the tracker cannot be read (the message waits, and is asked again).
+        """
+        if message.sent_to_engine_at is None:
+            return None
+        replies = await self._rasa.answer_to(contact.urn, message.id)
+        if replies is not None:
+            metrics.increment("turns_recovered")
+            logger.info("message %s was processed before its answer was lost: answer read from the tracker", message.id)
+        return replies
+
     @staticmethod
     def _reply_without_turn(session: Session, message: Message, contact: ContactUrn, text: str) -> list[int]:
-        """Answer a message the app handles itself, and close it."""
+        """Answer a message the app handles itself, and close it (unless it was answered already)."""
+        if not message_store.mark_inbound_handled(session, message.id):
+            return []
         out = outbox_store.queue_outbound(
             session,
             urn_id=contact.id,
@@ -355,7 +374,6 @@ class Conversations:
             texts=render(message.channel, text),
             reply_to_id=message.id,
         )
-        message_store.mark_inbound_handled(session, message.id)
         return [m.id for m in out]
 
     @classmethod

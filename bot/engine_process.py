@@ -88,7 +88,12 @@ class EngineSupervisor:
         backoff: Backoff = Backoff(),
         ready_timeout: float = 300.0,
         on_first_ready: Callable[[], None] | None = None,
+        label: str = "the Rasa engine",
+        output_logger: str | None = ENGINE_LOGGER,
     ) -> None:
+        """``label`` names the child in log lines; its output is relayed through ``output_logger``
+        (lines in Rasa's format), or, when None, goes straight to our stdout (an app instance,
+        which formats and masks its own log lines)."""
         self._command = command
         self._env = env
         self._cwd = cwd
@@ -98,6 +103,8 @@ class EngineSupervisor:
         self._backoff = backoff
         self._ready_timeout = ready_timeout
         self._on_first_ready = on_first_ready
+        self.label = label
+        self._output_logger = output_logger
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -111,7 +118,7 @@ class EngineSupervisor:
 
     def start(self) -> None:
         self.state = "starting"
-        self._thread = threading.Thread(target=self._supervise, name="engine-supervisor", daemon=True)
+        self._thread = threading.Thread(target=self._supervise, name=f"supervising {self.label}", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -121,15 +128,15 @@ class EngineSupervisor:
             process = self.process
         if process is not None and process.poll() is None:
             self.state = "stopping"
-            log.info("stopping the Rasa engine (pid %s)", process.pid)
+            log.info("stopping %s (pid %s)", self.label, process.pid)
             _signal_group(process, signal.SIGTERM)
             try:
                 process.wait(timeout=self._stop_timeout)
             except subprocess.TimeoutExpired:
-                log.warning("the Rasa engine did not stop within %.0f s: killing it", self._stop_timeout)
+                log.warning("%s did not stop within %.0f s: killing it", self.label, self._stop_timeout)
                 _signal_group(process, signal.SIGKILL)
                 process.wait()
-            log.info("the Rasa engine stopped")
+            log.info("%s stopped", self.label)
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.state = "stopped"
@@ -154,7 +161,7 @@ class EngineSupervisor:
                 if self._stopping.is_set():
                     return
                 delay = self._backoff.next(delay, uptime=0.0)
-                log.error("starting the Rasa engine again in %.0f s", delay)
+                log.error("starting %s again in %.0f s", self.label, delay)
             else:
                 if self._wait_until_ready(process):
                     self._announce_ready()
@@ -165,8 +172,8 @@ class EngineSupervisor:
                 self.last_exit = describe_exit(returncode) | {"at": _now()}
                 delay = self._backoff.next(delay, uptime)
                 log.error(
-                    "the Rasa engine died (%s) after %.0f s; starting it again in %.0f s",
-                    _exit_words(self.last_exit), uptime, delay,
+                    "%s died (%s) after %.0f s; starting it again in %.0f s",
+                    self.label, _exit_words(self.last_exit), uptime, delay,
                 )
             self.state = "restarting"
             if self._stopping.wait(delay):
@@ -181,12 +188,13 @@ class EngineSupervisor:
             if self._stopping.is_set():
                 return None
             try:
+                relayed = self._output_logger is not None
                 self.process = subprocess.Popen(
                     self._command,
                     cwd=self._cwd,
                     env=self._env,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT,
+                    stdout=subprocess.PIPE if relayed else None,
+                    stderr=subprocess.STDOUT if relayed else None,
                     text=True,
                     errors="replace",
                     bufsize=1,
@@ -195,13 +203,16 @@ class EngineSupervisor:
             except OSError as exc:
                 self.process = None
                 self.last_exit = {"signal": None, "exit_code": None, "error": type(exc).__name__, "at": _now()}
-                log.error("the Rasa engine could not be started: %s", exc)
+                log.error("%s could not be started: %s", self.label, exc)
                 return None
             process = self.process
-        engine_log = logging.getLogger(ENGINE_LOGGER)
-        threading.Thread(
-            target=_relay_and_close, args=(process.stdout, engine_log), name="engine-output", daemon=True
-        ).start()
+        if self._output_logger is not None:
+            threading.Thread(
+                target=_relay_and_close,
+                args=(process.stdout, logging.getLogger(self._output_logger)),
+                name=f"{self._output_logger}-output",
+                daemon=True,
+            ).start()
         return process
 
     def _wait_until_ready(self, process: subprocess.Popen) -> bool:
@@ -215,13 +226,13 @@ class EngineSupervisor:
                 pass
             self._stopping.wait(1)
         if process.poll() is None and not self._stopping.is_set():
-            log.error("the Rasa engine did not answer within %.0f s", self._ready_timeout)
+            log.error("%s did not answer within %.0f s", self.label, self._ready_timeout)
         return False
 
     def _announce_ready(self) -> None:
         self.state = "running"
         if self._ever_ready:
-            log.info("the Rasa engine is back (restart %d); kept messages will be answered now", self.restarts)
+            log.info("%s is back (restart %d); kept messages will be answered now", self.label, self.restarts)
             return
         self._ever_ready = True
         if self._on_first_ready is not None:

@@ -11,7 +11,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bot import casework, metrics
-from bot.conversation import Conversations, RasaClient
+from bot.conversation import Conversations
+from bot.rasa_client import RasaClient
 from bot.dispatcher import Dispatcher
 from bot.leadership import run_as_leader
 from channels.registry import AdapterRegistry

@@ -17,6 +17,7 @@ from __future__ import annotations
 import atexit
 import logging
 import logging.handlers
+import os
 import queue
 import re
 import threading
@@ -65,7 +66,12 @@ def configure_logging(level: str = "INFO") -> logging.Handler:
     """Route every record through the queue to one masked stream handler; that handler (its stream: stderr)."""
     global _listener
     output = logging.StreamHandler()
-    output.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", datefmt="%H:%M:%S"))
+    # an app instance of `aduan run --apps N` names itself in each line ("app-2"), as the engines do
+    instance = os.environ.get("ADUAN_INSTANCE", "")
+    prefix = f"{instance} " if instance else ""
+    output.setFormatter(
+        logging.Formatter(f"%(asctime)s %(levelname)-7s {prefix}%(name)s: %(message)s", datefmt="%H:%M:%S")
+    )
     output.addFilter(SecretParameterFilter())
     output.addFilter(redaction.log_filter())  # the same masking as the stored delivery errors
     records: queue.SimpleQueue = queue.SimpleQueue()

@@ -237,11 +237,28 @@ def urns_with_due_inbound(session: Session, now: datetime, limit: int = 100) -> 
     return list(rows)
 
 
-def mark_inbound_handled(session: Session, message_id: int) -> None:
+def mark_inbound_handled(session: Session, message_id: int) -> bool:
+    """Close a pending inbound message; False when it was closed already (its answer is stored).
+
+    The answer to a message is written in the same transaction as this mark, and only when it
+    returns True: two instances that both ran (or recovered) one turn store its answer once.
+    """
+    result = session.execute(
+        update(Message)
+        .where(col(Message.id) == message_id, Message.status == MessageStatus.pending.value)
+        .values(status=MessageStatus.handled.value, error=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def mark_sent_to_engine(session: Session, message_id: int, now: datetime) -> None:
+    """Written before a message goes to Rasa: if its answer is lost, Rasa may have processed it."""
     session.execute(
         update(Message)
         .where(col(Message.id) == message_id)
-        .values(status=MessageStatus.handled.value, error=None, updated_at=utcnow())
+        .values(sent_to_engine_at=now)
+        .execution_options(synchronize_session=False)
     )
 
 

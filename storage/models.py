@@ -129,6 +129,9 @@ class ContactUrn(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     # set when the provider says the address can no longer be reached (blocked the bot, STOP)
     unreachable_at: datetime | None = None
+    # the app instance running this conversation's turns, until when (storage/conversation_claims.py)
+    turn_owner: str | None = Field(default=None, max_length=36)
+    turn_lease_until: datetime | None = None
 
 
 class Agency(SQLModel, table=True):
@@ -325,6 +328,7 @@ class Message(SQLModel, table=True):
     status: str = Field(max_length=16)  # MessageStatus
     attempts: int = Field(default=0)
     next_attempt_at: datetime | None = None  # inbound: when to retry a failed turn
+    sent_to_engine_at: datetime | None = None  # inbound: last sent to Rasa (its answer may have been lost)
     error: str | None = Field(default=None, max_length=500)
     reply_to_id: int | None = Field(default=None, foreign_key="message.id", index=True)
     complaint_id: int | None = Field(default=None, foreign_key="complaint.id")

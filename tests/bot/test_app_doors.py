@@ -94,7 +94,7 @@ def test_health_shows_the_failure_counters(sqlite_url, rasa):
 
 def test_the_shutdown_does_not_wait_forever_for_a_task_that_ignores_its_cancel(monkeypatch, caplog):
     from bot import gateway as gateway_module
-    from bot.conversation import RasaClient
+    from bot.rasa_client import RasaClient
     from channels.registry import AdapterRegistry
 
     monkeypatch.setattr(gateway_module, "STOP_TIMEOUT_SECONDS", 0.2)

@@ -21,6 +21,8 @@ class FakeRasa(FakeService):
     triggered: list[dict] = field(default_factory=list)  # trigger_intent calls: sender, name, entities
     token: str = "t"
     refusing: bool = False  # answer trigger_intent with 400, as Rasa does for an intent its model lacks
+    # conversation -> its events as Rasa's tracker endpoint returns them (a user event, its bot events)
+    events: dict[str, list[dict]] = field(default_factory=dict)
 
     def replies_for(self, sender: str, text: str) -> list[dict]:
         if text == "panjang":
@@ -34,7 +36,20 @@ class FakeRasa(FakeService):
         if self.failing:
             return JSONResponse({"error": "down"}, status_code=500)
         self.turns.append(body)
-        return JSONResponse(self.replies_for(body["sender"], body["message"]))
+        replies = self.replies_for(body["sender"], body["message"])
+        self.events.setdefault(body["sender"], []).extend(
+            [{"event": "user", "text": body["message"], "metadata": body.get("metadata") or {}}]
+            + [{"event": "bot", "text": r["text"], "data": {"buttons": r.get("buttons")}} for r in replies]
+        )
+        return JSONResponse(replies)
+
+    async def _tracker(self, request: Request) -> JSONResponse:
+        if request.query_params.get("token") != self.token:
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        if self.failing:
+            return JSONResponse({"error": "down"}, status_code=500)
+        sender = request.path_params["sender"]
+        return JSONResponse({"sender_id": sender, "events": self.events.get(sender, [])})
 
     async def _trigger_intent(self, request: Request) -> JSONResponse:
         if request.query_params.get("token") != self.token:
@@ -56,5 +71,6 @@ class FakeRasa(FakeService):
                 Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
                 Route("/status", self._status, methods=["GET"]),
                 Route("/conversations/{sender}/trigger_intent", self._trigger_intent, methods=["POST"]),
+                Route("/conversations/{sender}/tracker", self._tracker, methods=["GET"]),
             ]
         )

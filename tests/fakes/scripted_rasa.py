@@ -1,4 +1,4 @@
-"""An in-process stand-in for ``bot.conversation.RasaClient``, for interleavings decided by the test.
+"""An in-process stand-in for ``bot.rasa_client.RasaClient``, for interleavings decided by the test.
 
 The HTTP fake (tests/fakes/rasa.py) answers at once; this one lets a test hold a turn "at Rasa"
 while something else happens (an officer answers, the retry loop runs), then let it go, and
@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.conversation import EngineUnavailable
+from bot.rasa_client import EngineUnavailable
 
 
 class ScriptedRasa:
@@ -30,6 +30,10 @@ class ScriptedRasa:
         self.threads: dict[str, tuple[str, str] | None] = {}  # sender -> (kind, ticket) of the open thread
         self.on_answer: Callable[[str, str, str, str], Awaitable[str]] | None = None  # kind, ticket, sender, text
         self.yields = 0  # extra scheduling points in each call (a test varies them)
+        self.answers: dict[int, list[dict[str, Any]]] = {}  # our message id -> what the tracker holds
+        self.losing: set[str] = set()  # turn texts processed, whose answer is then lost (a read timeout)
+        self.tracker_reads: list[int] = []  # answer_to calls (not in ``calls``: the dialogue is not told)
+        self.tracker_down = False  # the tracker cannot be read (the HTTP API answers 500)
 
     def hold(self, text: str) -> asyncio.Event:
         self.held[text] = asyncio.Event()
@@ -58,8 +62,13 @@ class ScriptedRasa:
             thread = self.threads.pop(sender, None)
             if thread is not None and self.on_answer is not None:
                 kind, ticket = thread
-                return [{"text": await self.on_answer(kind, ticket, sender, text)}]
-            return [{"text": f"balasan: {text}"}]
+                answer = [{"text": await self.on_answer(kind, ticket, sender, text)}]
+            else:
+                answer = [{"text": f"balasan: {text}"}]
+            self.answers[metadata["message_id"]] = answer
+            if text in self.losing:
+                raise EngineUnavailable("ReadTimeout")  # processed and saved; the answer never came back
+            return answer
         finally:
             self.in_flight -= 1
 
@@ -73,6 +82,13 @@ class ScriptedRasa:
         elif intent == "EXTERNAL_resolution_check":
             self.threads[sender] = ("feedback", entities["ticket"])
         return []
+
+    async def answer_to(self, sender: str, message_id: int) -> list[dict[str, Any]] | None:
+        await self._pause()
+        if self.tracker_down:
+            raise EngineUnavailable("HTTP 500")
+        self.tracker_reads.append(message_id)
+        return self.answers.get(message_id)
 
     async def status(self) -> dict[str, Any]:
         return {"model_file": "scripted"}

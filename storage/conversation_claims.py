@@ -1,0 +1,54 @@
+"""Claims on conversations: which app instance runs a conversation's turns, for how long.
+
+A webhook may reach any app instance, but a conversation's turns must run one at a time and in
+order. The instance that runs them first claims the conversation's row (``contact_urn``) with one
+conditional UPDATE: granted when nobody holds it or the holder's lease has run out. It renews the
+lease while it works and gives the row back when done. Nothing stays open meanwhile (no
+transaction, no connection held during a turn at Rasa), and a killed instance's claim simply runs
+out. Each call is its own statement: callers own the transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, update
+from sqlmodel import Session, col
+
+from storage.models import ContactUrn
+
+
+def claim(session: Session, urn_id: int, *, owner: str, now: datetime, lease: timedelta) -> bool:
+    """Take the conversation for ``owner`` until ``now + lease``; False if another holds it."""
+    result = session.execute(
+        update(ContactUrn)
+        .where(
+            col(ContactUrn.id) == urn_id,
+            or_(col(ContactUrn.turn_owner).is_(None), col(ContactUrn.turn_lease_until) < now),
+        )
+        .values(turn_owner=owner, turn_lease_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def renew(session: Session, urn_id: int, *, owner: str, now: datetime, lease: timedelta) -> bool:
+    """Extend ``owner``'s claim; False when it no longer holds it (it ran out and was taken)."""
+    result = session.execute(
+        update(ContactUrn)
+        .where(col(ContactUrn.id) == urn_id, ContactUrn.turn_owner == owner)
+        .values(turn_lease_until=now + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def release(session: Session, urn_id: int, *, owner: str) -> bool:
+    """Give the conversation back; False when ``owner`` did not hold it any more."""
+    result = session.execute(
+        update(ContactUrn)
+        .where(col(ContactUrn.id) == urn_id, ContactUrn.turn_owner == owner)
+        .values(turn_owner=None, turn_lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1

@@ -1,0 +1,39 @@
+"""contact_urn: turn_owner, turn_lease_until (which instance runs a conversation's turns);
+message: sent_to_engine_at (a turn that may have reached Rasa)
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-03
+
+With several app instances, a conversation's turns must still run one at a time and in order.
+The instance that runs them claims the conversation's row for a lease it renews, and gives it back
+when it is done; a dead instance's claim runs out. ``sent_to_engine_at`` is written before a
+message goes to Rasa: a message that has it and is still pending may have been processed already
+(the answer was lost), so the next attempt asks Rasa's tracker first instead of sending it again.
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+
+
+revision: str = '0009'
+down_revision: Union[str, None] = '0008'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('contact_urn', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('turn_owner', sa.String(length=36), nullable=True))
+        batch_op.add_column(sa.Column('turn_lease_until', sa.DateTime(timezone=True), nullable=True))
+    with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('sent_to_engine_at', sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.drop_column('sent_to_engine_at')
+    with op.batch_alter_table('contact_urn', schema=None) as batch_op:
+        batch_op.drop_column('turn_lease_until')
+        batch_op.drop_column('turn_owner')
