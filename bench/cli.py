@@ -18,13 +18,21 @@ from bench.fake_twilio import CapturingTwilio
 from bench.stack import Stack, start_stack
 from bot.cli import ROOT
 
-PARTS = ("latency", "store", "sms", "memory", "places", "stall")
+PARTS = ("latency", "store", "sms", "memory", "places", "stall", "scale")
+DEFAULT_PARTS = [p for p in PARTS if p != "scale"]  # scale needs Redis and starts two stacks: only when asked
 LATENCY_PATHS = ("app", "rasa", "simulator")
 RESULTS = ROOT / "bench" / "results"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/6"
 DEFAULT_PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
-FULL = {"sizes": [10_000, 100_000, 1_000_000], "concurrency": [1, 10, 50], "min_turns": 120, "repetitions": 300, "sms_per_kind": None}
-QUICK = {"sizes": [1_000, 5_000], "concurrency": [1, 5], "min_turns": 12, "repetitions": 30, "sms_per_kind": 2}
+FULL = {
+    "sizes": [10_000, 100_000, 1_000_000], "concurrency": [1, 10, 50], "min_turns": 120, "repetitions": 300, "sms_per_kind": None,
+    "scale_concurrency": [10, 30], "scale_min_turns": 300,
+}  # fmt: skip
+QUICK = {
+    "sizes": [1_000, 5_000], "concurrency": [1, 5], "min_turns": 12, "repetitions": 30, "sms_per_kind": 2,
+    "scale_concurrency": [5], "scale_min_turns": 30,
+}  # fmt: skip
 
 
 def _ints(text: str) -> list[int]:
@@ -54,12 +62,24 @@ def _choices(allowed: tuple[str, ...]):
     return parse
 
 
+def _layouts(text: str) -> list[tuple[int, int]]:
+    from bench.scale import parse_layouts
+
+    try:
+        return parse_layouts(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Aduan's benchmarks: turn latency app vs Rasa, memory, store operations, SMS cost.",
     )
-    parser.add_argument("--parts", type=_choices(PARTS), default=list(PARTS), help="comma-separated: latency,store,sms,memory,places,stall (default: all)")
+    parser.add_argument(
+        "--parts", type=_choices(PARTS), default=list(DEFAULT_PARTS),
+        help="comma-separated: latency,store,sms,memory,places,stall,scale (default: all but scale)",
+    )
     parser.add_argument("--places-before", default="HEAD", help="git revision whose place and category readers the places part also times (default HEAD; 'none' to skip)")
     parser.add_argument("--stall-citizens", type=int, default=10, help="citizens filing at once in the stall part (default 10)")
     parser.add_argument("--sizes", type=_ints, help="store sizes in complaints (default 10000,100000,1000000; --quick 1000,5000); 10k and 1m work")
@@ -73,6 +93,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--repetitions", type=int, help="timed repetitions per store read (writes: half); default 300, --quick 30")
     parser.add_argument("--min-turns", type=int, help="at least this many turns per concurrency level and path (default 120, --quick 12)")
     parser.add_argument("--sms-per-kind", type=int, help="only the first N complaints of each kind of the SMS corpus (default all 18)")
+    parser.add_argument(
+        "--scale-layouts", type=_layouts, default=[(1, 1), (2, 2)],
+        help="scale part: stacks to compare, APPSxENGINES, comma-separated (default 1x1,2x2; the first is the baseline)",
+    )
+    parser.add_argument("--scale-concurrency", type=_ints, help="scale part: citizens at once (default 10,30; --quick 5)")
+    parser.add_argument("--scale-min-turns", type=int, help="scale part: at least this many turns per level and layout (default 300, --quick 30)")
+    parser.add_argument(
+        "--scale-redis-url", default=DEFAULT_REDIS_URL,
+        help=f"scale part: Redis for Rasa's lock store (default {DEFAULT_REDIS_URL})",
+    )
     parser.add_argument("--stack-db", choices=("sqlite", "postgresql"), default="sqlite", help="the store of the running stack (default sqlite, as `make run`)")
     parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN, help="PostgreSQL server to create the benchmark databases on (default $TEST_POSTGRES_URL or postgres@127.0.0.1:5432/test)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the .md and .json go (default bench/results)")
@@ -108,6 +138,12 @@ def main(argv: list[str] | None = None) -> None:
         "places_before": None if args.places_before.lower() == "none" else args.places_before,
         "stall_citizens": args.stall_citizens,
     }
+    if "scale" in args.parts:
+        config.update(
+            scale_layouts=[f"{a}x{e}" for a, e in args.scale_layouts],
+            scale_concurrency=args.scale_concurrency or preset["scale_concurrency"],
+            scale_min_turns=args.scale_min_turns or preset["scale_min_turns"],
+        )
     for backend in config["backends"]:
         if backend not in ("sqlite", "postgresql"):
             raise SystemExit(f"unknown backend {backend!r}: sqlite or postgresql")
@@ -119,6 +155,11 @@ def main(argv: list[str] | None = None) -> None:
 
     info = machine.describe()
     info["postgresql"] = postgres_version(args.pg_admin_url)
+    if "scale" in config["parts"]:
+        from bench.scale import preflight, safe_redis_url
+
+        info["redis"] = preflight(args.pg_admin_url, args.scale_redis_url)["redis"]  # before anything runs: SystemExit
+        config["scale_redis_url"] = safe_redis_url(args.scale_redis_url)
     print(f"[bench] machine: {machine.one_line(info)}", flush=True)
     print(f"[bench] config: {json.dumps(config)}", flush=True)
 
@@ -132,6 +173,12 @@ def main(argv: list[str] | None = None) -> None:
             results["parts"]["places"] = places.run_cpu(config["places_before"], per_length=5 if args.quick else 100)
         if {"latency", "sms", "memory", "stall"} & set(config["parts"]):
             _stack_parts(config, results, workdir, args.pg_admin_url)
+        if "scale" in config["parts"]:  # after the single stack has stopped: never two stacks at once
+            from bench import scale
+
+            results["parts"]["scale"] = {}
+            scale.run(args.scale_layouts, config["scale_concurrency"], config["scale_min_turns"], args.pg_admin_url,
+                      args.scale_redis_url, workdir, out=results["parts"]["scale"])  # fmt: skip
         if "store" in config["parts"]:
             from bench import store
 
@@ -149,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         results["seconds"] = round(time.monotonic() - started, 1)
         results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         if args.keep:
-            print(f"[bench] kept {workdir} (stack log: {workdir / 'stack' / 'stack.log'})", flush=True)
+            print(f"[bench] kept {workdir} (stack logs: {workdir}/stack/stack.log, {workdir}/scale-*/stack.log)", flush=True)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
         _write(results, args.out)  # what was measured, also when a part failed

@@ -54,6 +54,8 @@ def markdown(results: dict) -> str:
         from bench import places
 
         lines += places.markdown(parts)
+    if "scale" in parts:
+        lines += _scale(parts["scale"])
     return "\n".join(lines) + "\n"
 
 
@@ -317,3 +319,144 @@ def _sms(sms: dict) -> list[str]:
             lines += [f"< [{len(text)}] " + text.replace("\n", " / ") for text in step["bot_sms"]]
         lines.append("```")
     return lines + [""]
+
+
+SCALE_KINDS = (
+    ("aduan run", "`aduan run`"),
+    ("app instance", "app instances"),
+    ("reading worker", "reading workers"),
+    ("rasa server", "Rasa servers"),
+    ("other child", "other children"),
+    ("postgresql", "PostgreSQL (all its processes)"),
+    ("redis-server", "Redis"),
+    ("benchmark", "the benchmark (load, fake Twilio)"),
+)
+
+
+def _scale(scale: dict) -> list[str]:
+    layouts = scale.get("layouts") or []
+    names = ", ".join(layout["layout"] for layout in layouts) or "-"
+    lines = [
+        "## Scale-out: app instances and Rasa servers on one machine",
+        "",
+        f"Layouts {names} (APPSxENGINES: `aduan run --apps A --engines E`), one after the other, each on a fresh "
+        f"PostgreSQL store and tracker store (PostgreSQL {scale.get('postgresql') or '-'}) and Redis "
+        f"{scale.get('redis') or '-'} at {scale.get('redis_url', '-')} (Rasa's lock store when E > 1); "
+        f"READING_WORKERS {scale.get('reading_workers', '-')}. The latency part's Twilio SMS path, the same dialogues "
+        "in every layout: signed webhooks posted to the app instances in turn (round robin, as a load balancer; "
+        "signed over the one PUBLIC_BASE_URL), a turn timed from the webhook to the arrival at the fake Twilio of "
+        "the last SMS that answers it. Closed loop: each citizen sends its next message when the last one was "
+        "answered; calibration and a warm-up of a few dialogues first, not measured. *failed*: turns with no "
+        "complete answer in 180 s or an HTTP error (the stack's \"turn failed\" log lines, a Rasa call that failed "
+        "and was retried, in brackets).",
+        "",
+        "| layout | citizens | dialogues | turns | wall s | turns/s | p50 ms | p95 ms | p99 ms | max ms | busy notices "
+        "| failed | no ticket | short / late | webhooks per instance |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for layout in layouts:
+        for level in layout.get("levels") or []:
+            spread = " / ".join(str(n) for n in (level.get("webhooks_by_instance") or {}).values())
+            lines.append(
+                f"| {layout['layout']} | {level['concurrency']} | {level['dialogues']} | {level['turns']} | "
+                f"{fmt(level['wall_seconds'])} | {fmt(level['turns_per_second'], 2)} | {fmt(level['p50_ms'])} | "
+                f"{fmt(level['p95_ms'])} | {fmt(level['p99_ms'])} | {fmt(level['max_ms'])} | {level['busy_notices']} | "
+                f"{level['errors']} ({level['turn_failures_in_log']}) | {level['dialogues_without_ticket']} | "
+                f"{level['short_turns']} / {level['late_messages'] if level['late_messages'] is not None else '-'} | {spread} |"
+            )
+    lines.append("")
+    for row in scale.get("ratios") or []:
+        cells = "; ".join(
+            f"{r['concurrency']} citizens: throughput x{fmt(r['throughput'], 2)}, p95 x{fmt(r['p95'], 2)}" for r in row["levels"]
+        )
+        lines += [f"**{row['layout']} / {row['baseline']}**: {cells or 'no level in common'}.", ""]
+    lines += [
+        "CPU seconds per kind of process during each level (utime + stime from /proc/<pid>/stat, between the "
+        "level's first webhook and its last answer); *machine* is all cores' busy time from /proc/stat (everything "
+        "on the machine, also other work), in cores: the machine's cores are saturated when it nears their number.",
+        "",
+        "| layout | citizens | wall s | machine busy cores | stack cores | "
+        + " | ".join(label for _, label in SCALE_KINDS) + " |",
+        "|---|---:|---:|---:|---:|" + "---:|" * len(SCALE_KINDS),
+    ]
+    for layout in layouts:
+        for level in layout.get("levels") or []:
+            cpu = level["cpu"]
+            cells = " | ".join(fmt(cpu["seconds_by_kind"].get(kind), 1) for kind, _ in SCALE_KINDS)
+            lines.append(
+                f"| {layout['layout']} | {level['concurrency']} | {fmt(cpu['wall_seconds'])} | "
+                f"{fmt(cpu['machine_busy_cores'], 2)} of {cpu['cores']} ({_share(cpu['machine_busy_share'])}) | "
+                f"{fmt(cpu['stack_cores'], 2)} | {cells} |"
+            )
+    lines += [
+        "",
+        "Memory while the levels ran (sampled every "
+        f"{_interval(layouts)} s; RSS and PSS from /proc/<pid>/smaps_rollup; PSS splits shared pages among the "
+        "processes that share them, so PSS adds up and RSS does not). Per process of the kind: max and mean over the "
+        "samples; *all of the kind*: the largest sum over the kind's processes in one sample.",
+        "",
+        "| layout | process | processes | RSS max | RSS mean | PSS max | PSS mean | PSS of all of the kind, max |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for layout in layouts:
+        memory = layout.get("memory") or {}
+        for kind, label in SCALE_KINDS:
+            m = (memory.get("by_kind") or {}).get(kind)
+            if not m:
+                continue
+            if kind == "aduan run":
+                label += " (the app itself)" if layout["apps"] == 1 and layout["engines"] == 1 else " (supervisor, action relay)"
+            count = m["processes"] if m["processes"] is not None else f"{m['pids_seen']} seen"
+            lines.append(
+                f"| {layout['layout']} | {label} | {count} | {_mib(m['rss_max_kib'])} | {_mib(m['rss_mean_kib'])} | "
+                f"{_mib(m['pss_max_kib'])} | {_mib(m['pss_mean_kib'])} | {_mib(m['sum_pss_max_kib'])} |"
+            )
+        total = (memory.get("stack_pss_kib") or {}).get("all")
+        if total:
+            lines.append(
+                f"| {layout['layout']} | **the stack** (`aduan run` and its descendants), PSS summed | | | | "
+                f"{_mib(total['max'])} | {_mib(total['mean'])} | |"
+            )
+    notes = []
+    for layout in layouts:
+        name = layout["layout"]
+        if layout.get("startup_seconds") is not None:
+            notes.append(f"{name}: ready after {layout['startup_seconds']:.0f} s")
+        if "tracker_user_events" in layout:
+            user = layout["tracker_user_events"]
+            notes.append(
+                f"{name}: **Rasa's tracker database could not be read**" if user is None
+                else f"{name}: {user:,} user messages in Rasa's PostgreSQL tracker store"
+            )
+        if layout.get("restarts_in_log"):
+            notes.append(f"{name}: **{layout['restarts_in_log']} children died** and were restarted during the run (see its log)")
+        log = layout.get("log") or {}
+        if log.get("errors") or log.get("tracebacks"):
+            notes.append(f"{name}: {log.get('errors', 0)} ERROR lines, {log.get('tracebacks', 0)} tracebacks in the stack's log")
+        if layout.get("error"):
+            notes.append(f"{name}: **failed**: {layout['error'][:300]}")
+        for level in layout.get("levels") or []:
+            if level.get("examples"):
+                notes.append(f"{name}, {level['concurrency']} citizens: {', '.join(level['examples'])[:300]}")
+    if notes:
+        lines += ["", "Notes: " + "; ".join(notes) + "."]
+    lines += [
+        "",
+        "On a machine with few cores the app instances, the Rasa servers, PostgreSQL and the load generator compete "
+        "for the same cores: more processes buy no throughput once the cores are busy; what the comparison shows is "
+        "that the scaled-out stack works under the same load and what it costs (memory, CPU, latency).",
+        "",
+    ]
+    return lines
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _interval(layouts: list[dict]) -> str:
+    for layout in layouts:
+        interval = (layout.get("memory") or {}).get("sample_interval_seconds")
+        if interval:
+            return f"{interval:g}"
+    return "-"

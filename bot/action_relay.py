@@ -4,13 +4,17 @@ Rasa takes ONE action endpoint URL. In production that URL is the internal load 
 of the app instances (docs/deployment.md); on one machine there is none, so ``aduan run`` starts
 this relay on loopback and points every engine at it. It passes each call to the app instances in
 turn and, when one cannot be connected to (killed, restarting), to the next: the call never
-reached it, so nothing ran twice. A call cut off after it reached an instance is answered 502
-(Rasa logs it; an action is not idempotent, so it is not sent again).
+reached it, so nothing ran twice. A call cut off after it reached an instance (killed mid-call) goes to the next instance too when
+its action may run twice: every action but ``action_thread_answer`` only reads, or, like filing,
+finds what the same message did before (``filed_by_message_id``); a thread answer would be relayed
+to the officers twice, so its call is answered 502 (Rasa logs it and goes on without the action's
+events; the app then asks the citizen to send the message again).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +24,7 @@ import httpx
 log = logging.getLogger("aduan.action-relay")
 
 ACTION_TIMEOUT = 60.0  # an action reads free text and writes the store: seconds at most under load
+NOT_SAFE_TO_REPEAT = frozenset({"action_thread_answer"})  # relays the citizen's words to officers
 
 
 class ActionRelay:
@@ -55,7 +60,8 @@ class ActionRelay:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for a serve_forever() that never began otherwise
+            self._server.shutdown()
         self._server.server_close()
         self._http.close()
 
@@ -69,8 +75,19 @@ class ActionRelay:
             except (httpx.ConnectError, httpx.ConnectTimeout):
                 continue  # never reached it: the next instance
             except httpx.HTTPError as exc:
-                log.error("an action call to %s was cut off (%s)", app, type(exc).__name__)
+                action = _action_of(body)
+                if action not in NOT_SAFE_TO_REPEAT:
+                    log.warning("an action call (%s) to %s was cut off (%s): the next instance", action, app, type(exc).__name__)
+                    continue
+                log.error("an action call (%s) to %s was cut off (%s)", action, app, type(exc).__name__)
                 return 502, b'{"error": "the app instance did not answer"}', "application/json"
             return response.status_code, response.content, response.headers.get("content-type", "application/json")
         log.error("no app instance could be reached for an action call")
         return 502, b'{"error": "no app instance is reachable"}', "application/json"
+
+
+def _action_of(body: bytes) -> str:
+    try:
+        return str(json.loads(body).get("next_action") or "")
+    except (ValueError, AttributeError):
+        return ""

@@ -148,9 +148,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.get("/health/ready", tags=["operations"])
     async def ready(request: Request) -> JSONResponse:
-        """For load balancers: 200 once the store and the engine answer, 503 until then."""
+        """For load balancers: 200 while the store answers, 503 when it does not.
+
+        Not the engine: an instance that can store a message can take it in, and answers it once an
+        engine is back (the turn is retried). Taking every instance out of the load balancer while
+        the engines restart would refuse the webhooks, and Twilio does not send a refused one again.
+        """
         store, rasa = await _store_state(), await _engine_state(request)
-        is_ready = store == "ok" and rasa["state"] == "ok"
+        is_ready = store == "ok"
         return JSONResponse(
             {"ready": is_ready, "store": store, "rasa": rasa["state"]}, status_code=200 if is_ready else 503
         )

@@ -40,7 +40,7 @@ from pathlib import Path
 from bot import cli_agencies, cli_officers
 from bot.cli_common import store_session
 from bot.config import Settings, get_settings
-from bot.engine_process import ENGINE_LOGGER, EngineSupervisor, StopRequested, StopSignals
+from bot.engine_process import EngineSupervisor, StopRequested, StopSignals
 from bot.logs import configure_logging
 from storage import agencies as agency_store
 from storage.migrate import upgrade
@@ -144,6 +144,9 @@ def engine_environment(settings: Settings) -> dict[str, str]:
     # Read by scripts/rasa_launcher.py, which hands them to Rasa in-process: never on a command line
     env[ENGINE_TOKEN_VARIABLE] = settings.rasa_token
     env[ENGINE_PARENT_VARIABLE] = str(os.getpid())  # the engine ends with us, even if we are SIGKILLed
+    # Rasa's conversation locks outlive a killed server by this long (its default: 60 s), holding that
+    # conversation up on every other server; the app's claim already keeps a conversation to one turn
+    env.setdefault("TICKET_LOCK_LIFETIME", "20")
     return quiet_engine_environment(env)
 
 

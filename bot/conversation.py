@@ -328,7 +328,12 @@ class Conversations:
             error = str(exc)
             logger.warning("turn failed for %s (message %s): %s", redact_urn(contact.urn), message.id, error)
             return await self._tx(lambda s: self._postpone(s, message, contact, error, current)), False
-        parts = [part for text in bot_texts(replies) for part in render(message.channel, text)]
+        said = bot_texts(replies)
+        if not said:  # every turn of our dialogue says something: an action call was lost on the way
+            metrics.increment("empty_answers")
+            logger.warning("the turn of message %s came back without an answer; the citizen is asked to resend", message.id)
+            said = [texts.not_processed(language)]
+        parts = [part for text in said for part in render(message.channel, text)]
 
         def store(session: Session) -> list[int]:
             if not message_store.mark_inbound_handled(session, message.id):

@@ -29,7 +29,15 @@ def file_complaint(session: Session, new: NewComplaint, *, today: date) -> Compl
 
 
 def file_and_announce(session: Session, new: NewComplaint, *, today: date) -> Complaint:
-    """File it, and tell the agency's officers at once (in the same transaction: both or neither)."""
+    """File it, and tell the agency's officers at once (in the same transaction: both or neither).
+
+    A confirmation filed already (its turn run again: Rasa died after our action filed it but
+    before it saved the turn) gets the complaint it filed, not a second one.
+    """
+    if new.filed_by_message_id is not None:
+        earlier = complaints.complaint_filed_by(session, new.filed_by_message_id)
+        if earlier is not None:
+            return earlier
     filed = file_complaint(session, new, today=today)
     casework.announce_new_complaint(session, filed)
     return filed

@@ -15,6 +15,7 @@ from bot.conversation import Conversations
 from bot.rasa_client import RasaClient
 from bot.dispatcher import Dispatcher
 from bot.leadership import run_as_leader
+from channels.base import IncomingMessage
 from channels.registry import AdapterRegistry
 from storage import contacts as contact_store
 from storage import messages as message_store
@@ -80,6 +81,18 @@ class Gateway:
             close = getattr(adapter, "aclose", None)
             if close is not None:
                 await close()
+
+    async def take_in(self, incoming: IncomingMessage) -> tuple[Message, bool]:
+        """Store an inbound message and run its conversation in the background; returns (message, created).
+
+        A provider's retry of a message already stored (created False) runs the conversation too
+        while that message is still pending: the instance that stored it may have died before its
+        turn ran. The conversation's claim keeps two instances from running it at once.
+        """
+        stored, created = await self.conversations.receive(incoming)
+        if created or stored.status == MessageStatus.pending.value:
+            self.process_later(stored.urn_id)
+        return stored, created
 
     def process_later(self, urn_id: int) -> None:
         """Run a conversation's pending turns in the background (after a webhook was acknowledged).

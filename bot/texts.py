@@ -182,6 +182,12 @@ def busy(language: str = "id") -> str:
     return _("Maaf, layanan sedang sibuk. Pesan Anda sudah tersimpan dan akan segera kami balas.")
 
 
+def not_processed(language: str = "id") -> str:
+    """A turn that came back with no answer at all (an action call was lost): never silence."""
+    _ = translator(language)
+    return _("Maaf, pesan terakhir Anda belum dapat kami proses karena gangguan. Mohon kirim ulang.")
+
+
 def language_switched(language: str) -> str:
     _ = translator(language)
     return _("Baik, kami akan membalas dalam Bahasa Indonesia. Send LANGUAGE for English.")

@@ -255,9 +255,7 @@ async def handle_update(gateway, adapter: TelegramAdapter, data: dict[str, Any])
         return
     if parsed is None:
         return
-    stored, created = await gateway.conversations.receive(parsed)
-    if created:
-        gateway.process_later(stored.urn_id)
+    await gateway.take_in(parsed)
 
 
 def _is_update_id(value: Any) -> bool:

@@ -265,11 +265,9 @@ async def incoming(request: Request) -> Response:
     except BadPayload as exc:
         raise HTTPException(400, str(exc)) from None
     gateway = request.app.state.gateway
-    stored, created = await gateway.conversations.receive(message)
-    if created:
-        gateway.process_later(stored.urn_id)
-    else:
-        logger.info("duplicate Twilio webhook for message %s ignored", stored.id)
+    stored, created = await gateway.take_in(message)
+    if not created:
+        logger.info("duplicate Twilio webhook for message %s", stored.id)
     return Response(EMPTY_TWIML, media_type="text/xml")
 
 

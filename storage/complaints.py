@@ -40,6 +40,12 @@ class NewComplaint:
     confidential: bool = False
     language: str = "id"
     secondary_category: Category | None = None
+    filed_by_message_id: int | None = None  # the citizen's message whose turn files it (chat only)
+
+
+def complaint_filed_by(session: Session, message_id: int) -> Complaint | None:
+    """The complaint an inbound message's turn filed, if it filed one."""
+    return session.exec(select(Complaint).where(Complaint.filed_by_message_id == message_id)).first()
 
 
 def insert_complaint(
@@ -69,6 +75,7 @@ def insert_complaint(
             agency_id=agency_id,
             language=new.language,
             verify_due=verify_due,
+            filed_by_message_id=new.filed_by_message_id,
         )
         # The unique index on ticket decides: a drawn number already taken inserts nothing.
         complaint = insert_unless_exists(session, drawn, "ticket")

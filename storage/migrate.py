@@ -6,6 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import create_engine, text
+
+from storage import advisory_locks
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -17,8 +20,27 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
+MIGRATION_LOCK = "aduan-migrate"
+
+
 def upgrade(database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(database_url), revision)
+    """Bring the store to ``revision``. On PostgreSQL one caller at a time (an advisory lock): two
+    instances starting together (two VMs' migration units, two ``aduan run``) do not race."""
+    engine = create_engine(database_url) if database_url.startswith("postgresql") else None
+    if engine is None:
+        command.upgrade(alembic_config(database_url), revision)
+        return
+    try:
+        with engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            key = advisory_locks.lock_key(MIGRATION_LOCK)
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})  # waits for the other
+            try:
+                command.upgrade(alembic_config(database_url), revision)
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+    finally:
+        engine.dispose()
 
 
 def downgrade(database_url: str, revision: str) -> None:

@@ -246,6 +246,9 @@ class Complaint(SQLModel, table=True):
     resolved_at: datetime | None = None  # when it last became selesai: the citizen's 14 days run from here
     closed_at: datetime | None = None  # ditutup or ditolak
     rating: int | None = None  # the citizen's 1-5 at closing
+    # the inbound message whose turn filed it (its confirmation): a turn run again after Rasa died
+    # before saving it finds this complaint instead of filing a second one
+    filed_by_message_id: int | None = Field(default=None, unique=True)
 
 
 class DeadlineAlert(SQLModel, table=True):

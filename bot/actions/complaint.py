@@ -422,6 +422,9 @@ class ActionFileComplaint(Action):
             anonymous=bool(tracker.get_slot("anonymous")),
             confidential=bool(tracker.get_slot("confidential")),
             language=language,
+            # our id of the message that confirmed it (the app sends it as metadata): the key that
+            # makes filing it again, when its turn runs again, find the first complaint
+            filed_by_message_id=(tracker.latest_message.get("metadata") or {}).get("message_id"),
         )
         zone, _ = texts.timezone_of(new.province_code)
         today = datetime.now(zone).date()

@@ -64,14 +64,23 @@ def test_actions_run_off_the_event_loop_so_one_long_text_stalls_nobody(sqlite_ur
     assert loops and loops[0] is not app_loop
 
 
-def test_readiness_is_503_until_the_engine_answers(sqlite_url):
+def test_an_instance_whose_engine_is_down_is_still_ready_to_take_messages_in(sqlite_url):
+    # the message is stored and answered once an engine is back; refusing the webhook would lose it
     settings = Settings(DATABASE_URL=sqlite_url, RASA_URL="http://127.0.0.1:9", RASA_TOKEN="t", ACTIONS_TOKEN=TOKEN)
     with TestClient(create_app(settings)) as client:
         assert client.get("/health").status_code == 200  # the detailed answer is always there
         response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["store"] == "ok" and response.json()["rasa"].startswith("unreachable")
+
+
+def test_readiness_is_503_while_the_store_does_not_answer(tmp_path):
+    missing = f"sqlite:///{tmp_path}"  # a directory: SQLite cannot open it
+    settings = Settings(DATABASE_URL=missing, RASA_URL="http://127.0.0.1:9", RASA_TOKEN="t", ACTIONS_TOKEN=TOKEN)
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/health/ready")
     assert response.status_code == 503
-    assert response.json()["ready"] is False
-    assert response.json()["store"] == "ok"
+    assert response.json()["ready"] is False and response.json()["store"].startswith("error")
 
 
 def test_readiness_is_200_when_the_store_and_the_engine_answer(sqlite_url, rasa):

@@ -169,3 +169,32 @@ def test_reading_workers_come_from_the_settings(monkeypatch):
     monkeypatch.delenv("READING_WORKERS")
     assert Settings().reading_workers == reading_pool.DEFAULT_WORKERS
     assert reading_pool.start(0) is None  # 0: no pool, the readers run in the app's threads
+
+
+def test_a_worker_ends_when_its_app_is_killed_instead_of_staying_an_orphan():
+    import subprocess
+    import sys
+
+    app = subprocess.Popen(
+        [sys.executable, "-c", "from bot import reading_pool; import time; reading_pool.start(1); "
+         "print(reading_pool.warm()[0], flush=True); time.sleep(120)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        worker = int(app.stdout.readline())
+        os.kill(app.pid, signal.SIGKILL)  # no shutdown of the pool runs
+        app.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and os.path.exists(f"/proc/{worker}") and _alive(worker):
+            time.sleep(0.2)
+        assert not _alive(worker), "the worker outlived its app"
+    finally:
+        app.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"  # a zombie has ended
+    except FileNotFoundError:
+        return False

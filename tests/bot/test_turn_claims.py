@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlmodel import select
 
-from bot import metrics
+from bot import metrics, texts
 from bot.conversation import Conversations
 from storage import conversation_claims as claim_store
 from storage import messages as message_store
@@ -214,3 +214,12 @@ def test_a_message_is_answered_once_even_when_two_instances_both_finish_its_turn
         assert message_store.mark_inbound_handled(session, message.id)
     with session_scope(engine) as session:
         assert not message_store.mark_inbound_handled(session, message.id)  # the second answer is dropped
+
+
+def test_a_turn_that_comes_back_without_any_answer_asks_the_citizen_to_send_it_again(engine):
+    rasa = ScriptedRasa()
+    rasa.silent.add("halo")  # Rasa went on without the events of an action call that was cut off
+    message = stored(engine, "halo")
+    asyncio.run(instance(engine, rasa).process(message.urn_id))
+    assert answers(engine, message.id) == [texts.not_processed("id")]
+    assert metrics.snapshot()["empty_answers"] == 1

@@ -31,6 +31,7 @@ class ScriptedRasa:
         self.on_answer: Callable[[str, str, str, str], Awaitable[str]] | None = None  # kind, ticket, sender, text
         self.yields = 0  # extra scheduling points in each call (a test varies them)
         self.answers: dict[int, list[dict[str, Any]]] = {}  # our message id -> what the tracker holds
+        self.silent: set[str] = set()  # turn texts answered with no bot message (an action call was lost)
         self.losing: set[str] = set()  # turn texts processed, whose answer is then lost (a read timeout)
         self.tracker_reads: list[int] = []  # answer_to calls (not in ``calls``: the dialogue is not told)
         self.tracker_down = False  # the tracker cannot be read (the HTTP API answers 500)
@@ -63,6 +64,8 @@ class ScriptedRasa:
             if thread is not None and self.on_answer is not None:
                 kind, ticket = thread
                 answer = [{"text": await self.on_answer(kind, ticket, sender, text)}]
+            elif text in self.silent:
+                answer = []
             else:
                 answer = [{"text": f"balasan: {text}"}]
             self.answers[metadata["message_id"]] = answer

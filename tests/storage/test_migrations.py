@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
@@ -38,3 +39,22 @@ def test_migrations_reverse_to_empty_and_apply_again(empty_database_url):
     finally:
         engine.dispose()
     upgrade(empty_database_url)
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(120)  # without the lock the two deadlock: a hang, not an error
+def test_two_instances_migrating_one_store_at_once_both_succeed_one_after_the_other():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.conftest import fresh_postgres_database
+
+    url, drop = fresh_postgres_database()
+    try:
+        with ThreadPoolExecutor(2) as pool:  # two VMs' migration units starting together
+            list(pool.map(lambda _: upgrade(url), range(2)))
+        engine = make_engine(url)
+        with engine.connect() as connection:
+            assert MigrationContext.configure(connection).get_current_revision() == "0009"
+        engine.dispose()
+    finally:
+        drop()

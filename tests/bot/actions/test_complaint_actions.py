@@ -219,6 +219,25 @@ def test_a_4000_character_complaint_is_filed_whole_with_the_place_in_words(store
     assert filed.description == description and filed.address == "kec. mlati sleman"
 
 
+def test_a_confirmation_whose_turn_runs_again_files_one_complaint_and_tells_the_same_ticket(store):
+    # Rasa died after this action filed but before it saved the turn: the app sends the citizen's
+    # YA again (same message id in the metadata) and the action runs again
+    def confirming(message_id: int) -> Tracker:
+        confirmed = tracker(confirmed_slots("jalan rusak parah di mlati", "kec. mlati sleman"), text="ya")
+        confirmed.latest_message["metadata"] = {"message_id": message_id}
+        return confirmed
+
+    first, again, next_one = CollectingDispatcher(), CollectingDispatcher(), CollectingDispatcher()
+    run(ActionFileComplaint().run(first, confirming(41), {}))
+    run(ActionFileComplaint().run(again, confirming(41), {}))
+    with Session(store) as session:
+        assert len(session.exec(select(Complaint)).all()) == 1
+    assert first.messages[0]["text"] == again.messages[0]["text"] and "tiket" in again.messages[0]["text"]
+    run(ActionFileComplaint().run(next_one, confirming(57), {}))  # a later complaint is its own
+    with Session(store) as session:
+        assert len(session.exec(select(Complaint)).all()) == 2
+
+
 def test_a_filing_the_store_refuses_is_told_logged_counted_and_kept_for_another_ya(store, monkeypatch, caplog):
     def refuse(*args, **kwargs):
         raise DataError("INSERT INTO complaint ... +6281234567890", {}, Exception("value too long"))

@@ -1,0 +1,283 @@
+"""Two app instances and two Rasa servers on PostgreSQL and Redis, under faults (issue #12).
+
+``aduan run --apps 2 --engines 2``; 20 citizens file complaints over SMS through signed Twilio
+webhooks (the fake Twilio API on loopback), each message posted to an instance chosen at random
+(to the other one when it is down, as a load balancer does); meanwhile one app instance and one
+Rasa server are killed with SIGKILL and started again by ``aduan run``. Afterwards, counted in the
+store, at the fake Twilio and in Rasa's own tracker store: every citizen got every reply exactly
+once and in order, every complaint was filed exactly once, no message went to Rasa twice, no
+outbox row was sent twice. Each citizen files a second complaint once the killed processes are
+back, so the restarted ones take their share again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from twilio.request_validator import RequestValidator
+
+from bot.cli import ROOT
+from tests.conftest import fresh_postgres_database
+from tests.fakes.server import free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+
+CITIZENS = 20
+STEP_TIMEOUT = 150  # a turn may wait for a dead instance's claim (30 s) and a Rasa restart
+TICKET = re.compile(r"nomor tiket (\d{4}-\d{4})")
+COMPLAINTS = [
+    "mau lapor lampu jalan mati di kec. mlati sleman sudah {n} minggu",
+    "sampah menumpuk di pinggir jalan kec. mlati sleman sudah {n} hari tidak diangkut",
+    "jalan berlubang besar di kec. mlati sleman sudah {n} bulan, bahaya buat motor",
+]
+TWILIO_TO = "+6281100001708"
+
+
+class ScaledStack:
+    def __init__(self, workdir: Path, fake_twilio) -> None:
+        self.store_url, self._drop_store = fresh_postgres_database()
+        self.tracker_db = f"aduan_tracker_{secrets.token_hex(5)}"
+        self.app_ports = [free_port(), 0]
+        self.app_ports[1] = self.app_ports[0] + 1
+        rasa_port = free_port()
+        self.public_url = f"http://127.0.0.1:{self.app_ports[0]}"  # as behind a load balancer
+        self.twilio = fake_twilio
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": self.store_url,
+            "APP_PORT": str(self.app_ports[0]),
+            "RASA_PORT": str(rasa_port),
+            "RASA_TRACKER_DIALECT": "postgresql",
+            "RASA_TRACKER_HOST": "127.0.0.1:5432",
+            "RASA_TRACKER_DB": self.tracker_db,
+            "RASA_TRACKER_USER": "postgres",
+            "RASA_TRACKER_LOGIN_DB": "test",
+            "REDIS_URL": "redis://127.0.0.1:6379/7",
+            "PUBLIC_BASE_URL": self.public_url,
+            "TWILIO_ACCOUNT_SID": fake_twilio.account_sid,
+            "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
+            "TWILIO_SMS_FROM": TWILIO_TO,
+            "TWILIO_API_URL": fake_twilio.url,
+            "READING_WORKERS": "1",
+            "LOG_LEVEL": "INFO",
+        }
+        for name in ("RASA_URL", "RASA_URLS", "RASA_TOKEN", "ACTIONS_TOKEN", "TELEGRAM_BOT_TOKEN"):
+            self.env.pop(name, None)
+        self.log = workdir / "scaled-stack.log"
+        with open(self.log, "w") as out:
+            self.process = subprocess.Popen(
+                [str(ROOT / ".venv" / "app" / "bin" / "aduan"), "run", "--apps", "2", "--engines", "2"],
+                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            )
+        self._sids = iter(range(10**9))
+        self._sid_lock = threading.Lock()
+
+    def wait_until_ready(self, timeout: float = 300) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"`aduan run --apps 2 --engines 2` exited:\n{self.log.read_text()[-4000:]}")
+            if all(self._both_engines_up(port) for port in self.app_ports):
+                return
+            time.sleep(1)
+        pytest.fail(f"the scaled-out stack was not ready:\n{self.log.read_text()[-4000:]}")
+
+    @staticmethod
+    def _both_engines_up(port: int) -> bool:
+        try:
+            servers = httpx.get(f"http://127.0.0.1:{port}/health", timeout=3).json()["rasa"]["servers"]
+            return [s["state"] for s in servers] == ["ok", "ok"]
+        except (httpx.HTTPError, ValueError, KeyError):
+            return False
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        admin = create_engine(self.store_url.rsplit("/", 1)[0] + "/test", isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.tracker_db}" WITH (FORCE)'))
+        admin.dispose()
+        self._drop_store()
+        sys.stdout.write(f"\nscaled-out stack log: {self.log}\n")
+
+    def child(self, marker: str) -> int:
+        """The pid of the child of ``aduan run`` whose command line or environment holds ``marker``."""
+        for task in Path(f"/proc/{self.process.pid}/task").iterdir():
+            for pid in (task / "children").read_text().split():
+                try:
+                    seen = Path(f"/proc/{pid}/cmdline").read_bytes() + Path(f"/proc/{pid}/environ").read_bytes()
+                except OSError:
+                    continue
+                if marker.encode() in seen.replace(b"\0", b" ") + b" ":
+                    return int(pid)
+        raise AssertionError(f"no child with {marker!r}")
+
+    def send(self, sender: str, body: str) -> None:
+        """A signed Twilio webhook to a random instance; to the other when one does not answer
+        (a load balancer's retry: the same MessageSid, so it is stored once)."""
+        with self._sid_lock:
+            sid = f"SM{next(self._sids):032d}"
+        params = {"MessageSid": sid, "AccountSid": self.twilio.account_sid, "From": sender, "To": TWILIO_TO,
+                  "Body": body, "NumMedia": "0"}
+        url = f"{self.public_url}/webhooks/twilio"
+        signature = RequestValidator(self.twilio.auth_token).compute_signature(url, params)
+        ports = random.sample(self.app_ports, 2)
+        deadline = time.monotonic() + STEP_TIMEOUT
+        while time.monotonic() < deadline:
+            for port in ports:
+                try:
+                    response = httpx.post(
+                        f"http://127.0.0.1:{port}/webhooks/twilio", content=urlencode(params), timeout=10,
+                        headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature},
+                    )
+                    if response.status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.5)
+        raise AssertionError(f"no app instance took message {sid}")
+
+
+@pytest.fixture(scope="module")
+def scaled(model, tmp_path_factory, fake_twilio):
+    stack = ScaledStack(tmp_path_factory.mktemp("scaled"), fake_twilio)
+    try:
+        stack.wait_until_ready()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def citizen(stack: ScaledStack, n: int, recovered: threading.Event) -> list[str | None]:
+    """Files a complaint as a citizen would, answering what the bot asks, while the faults happen;
+    then, once the killed processes are back, a second one; returns the tickets."""
+    number = f"+62813555{n:05d}"
+    time.sleep(random.uniform(0, 4))
+    first = _file(stack, number, COMPLAINTS[n % len(COMPLAINTS)].format(n=2 + n % 5))
+    assert recovered.wait(timeout=300), "the killed processes did not come back"
+    return [first, _file(stack, number, COMPLAINTS[(n + 1) % len(COMPLAINTS)].format(n=3 + n % 4))]
+
+
+def _file(stack: ScaledStack, number: str, said: str) -> str | None:
+    seen = len(stack.twilio.bodies_to(number))
+    for _ in range(8):
+        stack.send(number, said)
+        replies, seen = _wait_for_answer(stack, number, seen)
+        last = replies[-1]
+        if (ticket := TICKET.search(last)) is not None:
+            return ticket.group(1)
+        if "kirim ulang" in last:
+            pass  # a lost action call: the bot asks for the same message again
+        elif "Rahasiakan identitas" in last:
+            said = "1"
+        elif "Balas YA" in last:
+            said = "ya"
+        elif "Di mana" in last or "lokasi" in last.lower():
+            said = "kec. mlati sleman"
+        else:
+            said = "1"
+        time.sleep(random.uniform(0.5, 2.5))
+    return None
+
+
+def _wait_for_answer(stack: ScaledStack, number: str, seen: int) -> tuple[list[str], int]:
+    """The bot's new messages to ``number``, once it has said something that is not the busy notice."""
+    deadline = time.monotonic() + STEP_TIMEOUT
+    while time.monotonic() < deadline:
+        bodies = stack.twilio.bodies_to(number)
+        fresh = [b for b in bodies[seen:] if "layanan sedang sibuk" not in b]
+        if fresh:
+            time.sleep(0.7)  # a turn may send several messages
+            bodies = stack.twilio.bodies_to(number)
+            return [b for b in bodies[seen:] if "layanan sedang sibuk" not in b], len(bodies)
+        time.sleep(0.2)
+    raise AssertionError(f"no answer to {number} after {STEP_TIMEOUT} s: {stack.twilio.bodies_to(number)[seen:]}")
+
+
+def test_twenty_citizens_through_a_killed_app_instance_and_a_killed_rasa_server(scaled):
+    random.seed(12)
+    kills: list[str] = []
+    recovered = threading.Event()
+
+    def chaos() -> None:
+        time.sleep(random.uniform(3, 6))
+        os.kill(scaled.child("ADUAN_INSTANCE=app-1 "), signal.SIGKILL)
+        kills.append("app-1")
+        time.sleep(random.uniform(1, 4))
+        os.kill(scaled.child(f"--port {scaled.env['RASA_PORT']} "), signal.SIGKILL)  # Rasa server 1
+        kills.append("rasa-1")
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            log = scaled.log.read_text()
+            if "app instance 1 is back" in log and "Rasa engine 1 is back" in log:
+                recovered.set()
+                return
+            time.sleep(1)
+
+    faults = threading.Thread(target=chaos)
+    faults.start()
+    with ThreadPoolExecutor(CITIZENS) as pool:
+        tickets = [t for pair in pool.map(lambda n: citizen(scaled, n, recovered), range(CITIZENS)) for t in pair]
+    faults.join()
+    assert kills == ["app-1", "rasa-1"]
+    assert None not in tickets, tickets
+    assert len(set(tickets)) == 2 * CITIZENS
+
+    store = create_engine(scaled.store_url)
+    with store.connect() as db:
+        # every complaint filed exactly once: one per citizen, under the ticket the citizen was told
+        filed = db.execute(text(
+            "SELECT u.urn, c.ticket FROM complaint c JOIN contact_urn u ON u.id = c.urn_id"
+        )).all()
+        assert Counter(urn for urn, _ in filed) == Counter({f"sms:+62813555{n:05d}": 2 for n in range(CITIZENS)})
+        # every inbound message answered, every outbound message sent (and settled) once
+        pending = db.execute(text("SELECT count(*) FROM message WHERE direction = 'in' AND status = 'pending'")).scalar()
+        assert pending == 0
+        outbound = db.execute(text(
+            "SELECT u.urn, m.text, m.external_id FROM message m JOIN contact_urn u ON u.id = m.urn_id "
+            "WHERE m.direction = 'out' ORDER BY m.id"
+        )).all()
+        inbound_ids = [row[0] for row in db.execute(text("SELECT id FROM message WHERE direction = 'in'")).all()]
+    store.dispose()
+    # every citizen got every reply exactly once and in order: what Twilio was asked to send to each
+    # number is exactly what the store holds for it, in the order the store queued it
+    for n in range(CITIZENS):
+        urn, number = f"sms:+62813555{n:05d}", f"+62813555{n:05d}"
+        assert scaled.twilio.bodies_to(number) == [body for u, body, _ in outbound if u == urn], number
+    # no outbox row sent twice: one Twilio message per stored outbound message, and each sid once
+    sids = [sent["sid"] for sent in scaled.twilio.sent if sent.get("To", "").startswith("+62813555")]
+    assert len(sids) == len(outbound) and sorted(sids) == sorted(sid for *_, sid in outbound)
+
+    # no message sent to Rasa twice: counted in Rasa's own tracker store, by the id we send along
+    tracker = create_engine(scaled.store_url.rsplit("/", 1)[0] + f"/{scaled.tracker_db}")
+    with tracker.connect() as db:
+        users = db.execute(text("SELECT data FROM events WHERE type_name = 'user'")).scalars().all()
+    tracker.dispose()
+    ids = [(json.loads(data).get("metadata") or {}).get("message_id") for data in users]
+    sent_to_rasa = Counter(message_id for message_id in ids if message_id is not None)
+    assert sent_to_rasa.most_common(1)[0][1] == 1, [m for m, c in sent_to_rasa.items() if c > 1]
+    assert set(sent_to_rasa) == set(inbound_ids)
+
+    log = scaled.log.read_text()
+    assert "app instance 1 died (killed by SIGKILL)" in log and "Rasa engine 1 died (killed by SIGKILL)" in log
+    # the second complaints ran on every instance again, the restarted ones included
+    assert f'127.0.0.1:{scaled.app_ports[0]}' in log and "app-1 uvicorn.access" in log.split("app instance 1 is back", 1)[1]
