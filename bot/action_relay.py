@@ -38,17 +38,26 @@ class ActionRelay:
             def do_POST(self) -> None:  # noqa: N802 - the http.server protocol
                 length = int(self.headers.get("content-length") or 0)
                 status, body, kind = relay.forward(self.path, self.rfile.read(length), self.headers.get("content-type"))
-                self.send_response(status)
-                self.send_header("content-type", kind)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", kind)
+                    self.send_header("content-length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    # Rasa gave up on the call (the turn it belonged to was cancelled): nobody to answer
+                    log.info("Rasa closed an action call before its answer")
 
             def log_message(self, format: str, *args: object) -> None:  # the path carries the token
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address) -> None:  # not a traceback on stderr, unmasked
+                log.exception("the action relay failed on a call")
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="action-relay", daemon=True)
 
     @property

@@ -248,7 +248,8 @@ def test_twenty_citizens_through_a_killed_app_instance_and_a_killed_rasa_server(
         filed = db.execute(text(
             "SELECT u.urn, c.ticket FROM complaint c JOIN contact_urn u ON u.id = c.urn_id"
         )).all()
-        assert Counter(urn for urn, _ in filed) == Counter({f"sms:+62813555{n:05d}": 2 for n in range(CITIZENS)})
+        per_citizen = Counter(urn for urn, _ in filed)
+        assert per_citizen == Counter({f"sms:+62813555{n:05d}": 2 for n in range(CITIZENS)}), per_citizen
         # every inbound message answered, every outbound message sent (and settled) once
         pending = db.execute(text("SELECT count(*) FROM message WHERE direction = 'in' AND status = 'pending'")).scalar()
         assert pending == 0
@@ -262,10 +263,11 @@ def test_twenty_citizens_through_a_killed_app_instance_and_a_killed_rasa_server(
     # number is exactly what the store holds for it, in the order the store queued it
     for n in range(CITIZENS):
         urn, number = f"sms:+62813555{n:05d}", f"+62813555{n:05d}"
-        assert scaled.twilio.bodies_to(number) == [body for u, body, _ in outbound if u == urn], number
+        stored = [body for u, body, _ in outbound if u == urn]
+        assert scaled.twilio.bodies_to(number) == stored, f"{number}: sent {scaled.twilio.bodies_to(number)}, stored {stored}"
     # no outbox row sent twice: one Twilio message per stored outbound message, and each sid once
     sids = [sent["sid"] for sent in scaled.twilio.sent if sent.get("To", "").startswith("+62813555")]
-    assert len(sids) == len(outbound) and sorted(sids) == sorted(sid for *_, sid in outbound)
+    assert sorted(sids) == sorted(sid for *_, sid in outbound), "a message went to Twilio twice, or its sid was not kept"
 
     # no message sent to Rasa twice: counted in Rasa's own tracker store, by the id we send along
     tracker = create_engine(scaled.store_url.rsplit("/", 1)[0] + f"/{scaled.tracker_db}")
@@ -274,8 +276,8 @@ def test_twenty_citizens_through_a_killed_app_instance_and_a_killed_rasa_server(
     tracker.dispose()
     ids = [(json.loads(data).get("metadata") or {}).get("message_id") for data in users]
     sent_to_rasa = Counter(message_id for message_id in ids if message_id is not None)
-    assert sent_to_rasa.most_common(1)[0][1] == 1, [m for m, c in sent_to_rasa.items() if c > 1]
-    assert set(sent_to_rasa) == set(inbound_ids)
+    assert sent_to_rasa.most_common(1)[0][1] == 1, f"sent to Rasa twice: {[m for m, c in sent_to_rasa.items() if c > 1]}"
+    assert set(sent_to_rasa) == set(inbound_ids), f"never at Rasa: {set(inbound_ids) - set(sent_to_rasa)}"
 
     log = scaled.log.read_text()
     assert "app instance 1 died (killed by SIGKILL)" in log and "Rasa engine 1 died (killed by SIGKILL)" in log
