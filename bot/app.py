@@ -27,10 +27,10 @@ from sqlalchemy import text
 
 from bot import api, http_errors, metrics, reading_pool, services, workdays
 from bot.config import Settings, get_settings
-from bot.rasa_client import RasaClient
 from bot.gateway import Gateway
 from bot.media_links import MediaLinks
 from bot.media_links import router as media_router
+from bot.rasa_client import RasaClient
 from channels.providers import build_adapters, webhook_routers
 from storage.db import make_engine
 

@@ -184,8 +184,8 @@ class Dispatcher:
         if result.outcome is SendOutcome.sent:
             if not outbox_store.mark_sent(
                 session, item_id, owner=self.owner, external_id=result.external_id, status=result.status
-            ):
-                self._lost_lease(item_id, urn)
+            ) and not outbox_store.recorded_as(session, item_id, result.external_id):
+                self._lost_lease(item_id, urn)  # (its own send recorded by its callback first is no loss)
             return
         attempts = previous_attempts + 1
         if result.outcome is SendOutcome.recipient_gone:

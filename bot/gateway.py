@@ -12,13 +12,14 @@ from sqlmodel import Session, col, select
 
 from bot import casework, metrics
 from bot.conversation import Conversations
-from bot.rasa_client import RasaClient
 from bot.dispatcher import Dispatcher
 from bot.leadership import run_as_leader
+from bot.rasa_client import RasaClient
 from channels.base import IncomingMessage
 from channels.registry import AdapterRegistry
 from storage import contacts as contact_store
 from storage import messages as message_store
+from storage import outbox as outbox_store
 from storage.db import in_transaction
 from storage.models import Direction, Message, MessageStatus
 
@@ -113,13 +114,27 @@ class Gateway:
             metrics.increment("turn_errors")
             logger.exception("the turns of conversation %s failed; the retry loop takes them up", urn_id)
 
-    async def record_delivery(self, provider: str, external_id: str, status: str, error: str | None):
-        return await in_transaction(
-            self.engine,
-            lambda s: message_store.update_delivery_status(
-                s, provider=provider, external_id=external_id, status=status, error=error
-            ),
-        )
+    async def record_delivery(
+        self, provider: str, external_id: str, status: str, error: str | None, *, message_id: int | None = None
+    ):
+        """A provider's delivery callback. One for a send never recorded (``message_id``: ours, from
+        the callback's URL; its instance died between the provider's acceptance and the record)
+        records that send, so that the instance taking the row over does not send it again."""
+
+        def apply(session: Session):
+            found = message_store.update_delivery_status(
+                session, provider=provider, external_id=external_id, status=status, error=error
+            )
+            if found is None and message_id is not None:
+                found = outbox_store.settle_unrecorded_send(
+                    session, message_id, provider=provider, external_id=external_id, status=status
+                )
+                if found is not None:
+                    metrics.increment("sends_recorded_from_callbacks")
+                    logger.warning("message %s was sent by an instance that died before recording it: recorded now", message_id)
+            return found
+
+        return await in_transaction(self.engine, apply)
 
     async def mark_unreachable(self, urn: str) -> None:
         await in_transaction(self.engine, lambda s: contact_store.mark_urn_unreachable(s, urn))

@@ -12,6 +12,7 @@ can answer for any conversation.
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -122,9 +123,9 @@ class RasaClient:
         raise EngineUnavailable("; ".join(f"{s['url']}: {s['state']}" for s in states))
 
     async def statuses(self) -> list[dict[str, Any]]:
-        """Each server's state, for /health."""
-        out = []
-        for server in self._servers:
+        """Each server's state, for /health (asked at once: a hung server costs its timeout once)."""
+
+        async def ask(server: httpx.AsyncClient) -> dict[str, Any]:
             state: dict[str, Any] = {"url": str(server.base_url)}
             try:
                 response = await server.get("/status", params={"token": self._token}, timeout=3.0)
@@ -134,8 +135,9 @@ class RasaClient:
                     state["state"] = f"unreachable: HTTP {response.status_code}"
             except (httpx.HTTPError, ValueError) as exc:
                 state["state"] = f"unreachable: {type(exc).__name__}"
-            out.append(state)
-        return out
+            return state
+
+        return list(await asyncio.gather(*(ask(server) for server in self._servers)))
 
     async def aclose(self) -> None:
         for server in self._servers:

@@ -156,7 +156,9 @@ class TwilioAdapter:
         scheme, number = split_urn(message.urn)
         kwargs: dict = {"to": number, "from_": self._sms_from, "body": message.text}
         if self.public_base_url:  # on every send, templates too: their failures arrive only there
-            kwargs["status_callback"] = f"{self.public_base_url.rstrip('/')}/webhooks/twilio/status"
+            # ?m= names our message: a send Twilio accepted from an instance that died before it
+            # recorded the send is known by its first callback, and not sent again (bot/gateway.py)
+            kwargs["status_callback"] = f"{self.public_base_url.rstrip('/')}/webhooks/twilio/status?m={message.message_id}"
         if scheme == "whatsapp":
             kwargs.update(to=f"whatsapp:{number}", from_=f"whatsapp:{self._whatsapp_from}")
             if not _within_window(message.last_inbound_at):
@@ -288,7 +290,11 @@ async def status_callback(request: Request) -> Response:
     # anything else is not a callback of Twilio's (and a NUL could not even be looked up in PostgreSQL)
     if not _SID.fullmatch(sid) or not _STATUS.fullmatch(status) or (error and not _ERROR_CODE.fullmatch(error)):
         raise HTTPException(400, "MessageSid, MessageStatus or ErrorCode is malformed")
-    message = await request.app.state.gateway.record_delivery(PROVIDER, sid, status, f"Twilio error {error}" if error else None)
+    ours = request.query_params.get("m", "")
+    message_id = int(ours) if ours.isascii() and ours.isdigit() and len(ours) < 19 else None
+    message = await request.app.state.gateway.record_delivery(
+        PROVIDER, sid, status, f"Twilio error {error}" if error else None, message_id=message_id
+    )
     if message is None:
         logger.info("status callback for an unknown message ignored")
     elif status in ("failed", "undelivered"):

@@ -217,6 +217,42 @@ def mark_sent(session: Session, item_id: int, *, owner: str, external_id: str | 
     return True
 
 
+def recorded_as(session: Session, item_id: int, external_id: str | None) -> bool:
+    """Whether the row's message was recorded as sent under ``external_id`` (by its delivery callback)."""
+    item = session.get(OutboxItem, item_id)
+    message = session.get(Message, item.message_id) if item is not None else None
+    return external_id is not None and message is not None and message.external_id == external_id
+
+
+def settle_unrecorded_send(
+    session: Session, message_id: int, *, provider: str, external_id: str, status: str
+) -> Message | None:
+    """Record a send the provider reports but nobody recorded (its sender died in between): the
+    message gets the provider's id, its outbox row is done whoever leases it. None when the message
+    is not an unsent outgoing one of that provider (then the callback is of no row of ours)."""
+    message = session.get(Message, message_id)
+    if (
+        message is None
+        or message.direction != Direction.outbound.value
+        or message.provider != provider
+        or message.external_id is not None
+    ):
+        return None
+    settled = session.execute(
+        update(OutboxItem)
+        .where(col(OutboxItem.message_id) == message_id, OutboxItem.state == OutboxState.pending.value)
+        .values(state=OutboxState.done.value, attempts=OutboxItem.attempts + 1, locked_until=None, lease_owner=None, last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    if settled.rowcount != 1:
+        return None
+    message.external_id, message.status, message.updated_at = external_id, status, utcnow()
+    message.attempts += 1
+    session.add(message)
+    session.flush()
+    return message
+
+
 def mark_send_failed(
     session: Session, item_id: int, *, owner: str, error: str, retry_in: timedelta | None
 ) -> bool:

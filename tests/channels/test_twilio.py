@@ -53,7 +53,7 @@ def test_recorded_payloads_become_the_expected_neutral_message(case):
     assert [a.kind for a in message.attachments] == expected["attachment_kinds"]
 
 
-def test_a_signed_sms_is_acknowledged_with_empty_twiml_and_answered_through_the_api(client, fakes):
+def test_a_signed_sms_is_acknowledged_with_empty_twiml_and_answered_through_the_api(client, fakes, store):
     rasa, twilio, _ = fakes
     response = post_twilio(client, twilio.auth_token, sms("halo pak", "SM0001"))
     assert response.status_code == 200
@@ -61,7 +61,11 @@ def test_a_signed_sms_is_acknowledged_with_empty_twiml_and_answered_through_the_
     assert "<Response></Response>" in response.text
     [sent] = wait_for(lambda: twilio.sent, what="the reply at the fake Twilio")
     assert (sent["To"], sent["From"], sent["Body"]) == (CITIZEN, "+6281100001708", "balasan: halo pak")
-    assert sent["StatusCallback"] == "http://testserver/webhooks/twilio/status"
+    # the callback names our message, so a send nobody recorded is known by its first callback
+    callback, ours = sent["StatusCallback"].split("?m=")
+    assert callback == "http://testserver/webhooks/twilio/status"
+    with session_scope(store) as session:
+        assert session.get(Message, int(ours)).text == "balasan: halo pak"
     assert rasa.turns[0]["sender"] == "sms:+6281234567890"
 
 
@@ -160,6 +164,30 @@ def test_status_callbacks_move_the_delivery_status_forward_only(client, fakes, s
     assert outbound.status == "delivered"
     assert post_twilio(client, twilio.auth_token, {"MessageSid": sent["sid"]}, path).status_code == 400
     assert post_twilio(client, twilio.auth_token, {"MessageSid": "x", "MessageStatus": "sent"}, path, "bad").status_code == 403
+
+
+def test_a_send_whose_sender_died_before_recording_it_is_recorded_by_its_callback_not_sent_again(client, fakes, store):
+    from storage import outbox as outbox_store
+    from storage.models import OutboxItem
+
+    _, twilio, _ = fakes
+    with session_scope(store) as session:  # a dispatcher claimed it, Twilio accepted it, the instance died
+        contact = contact_store.get_or_create_urn(session, "sms:" + CITIZEN)
+        [queued] = outbox_store.queue_outbound(session, urn_id=contact.id, channel="sms", provider="twilio", texts=["Tiket 1234-5678: DIPROSES"])
+        now = datetime.now(timezone.utc)  # claimed in the same transaction: the app's own dispatcher never sees it free
+        assert outbox_store.claim_outbox(session, owner="killed", now=now, lease=timedelta(seconds=60), message_ids=[queued.id])
+    callback = {"MessageSid": "SM" + "d" * 32, "MessageStatus": "sent"}
+    assert post_twilio(client, twilio.auth_token, callback, f"/webhooks/twilio/status?m={queued.id}").status_code == 204
+    with session_scope(store) as session:
+        assert session.get(Message, queued.id).external_id == "SM" + "d" * 32
+        assert session.exec(select(OutboxItem).where(OutboxItem.message_id == queued.id)).one().state == "done"
+        # the lease ran out: the instance taking rows over finds nothing left to send
+        assert outbox_store.claim_outbox(session, owner="survivor", now=now + timedelta(minutes=2), lease=timedelta(seconds=60)) == []
+    # a callback naming a message that was recorded already (or is not ours) changes nothing
+    other = {"MessageSid": "SM" + "e" * 32, "MessageStatus": "sent"}
+    assert post_twilio(client, twilio.auth_token, other, f"/webhooks/twilio/status?m={queued.id}").status_code == 204
+    with session_scope(store) as session:
+        assert session.get(Message, queued.id).external_id == "SM" + "d" * 32
 
 
 def test_an_undelivered_message_is_visible_to_operators(client, fakes, store):

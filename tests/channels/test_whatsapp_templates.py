@@ -72,11 +72,13 @@ def test_a_template_push_asks_for_status_callbacks_and_its_failure_is_recorded(c
     template = wait_for(lambda: [m for m in twilio.sent if m.get("ContentSid")], what="the template")[0]
     assert status_of(store, push_id).status == "accepted"
     callback = template.get("StatusCallback")
-    assert callback == "http://testserver/webhooks/twilio/status"  # Twilio reports only where it is asked to
-    # WhatsApp refuses it after Twilio accepted it: Twilio calls back
+    # Twilio reports only where it is asked to (naming our message: bot/gateway.py record_delivery)
+    assert callback == f"http://testserver/webhooks/twilio/status?m={push_id}"
+    # WhatsApp refuses it after Twilio accepted it: Twilio calls back, on the URL it was given
+    parts = urlsplit(callback)
     response = post_twilio(
         client, twilio.auth_token,
-        {"MessageSid": template["sid"], "MessageStatus": "failed", "ErrorCode": "63049"}, urlsplit(callback).path,
+        {"MessageSid": template["sid"], "MessageStatus": "failed", "ErrorCode": "63049"}, f"{parts.path}?{parts.query}",
     )
     assert response.status_code == 204
     failed = status_of(store, push_id)
@@ -90,7 +92,7 @@ def test_the_template_fallback_after_error_63016_asks_for_status_callbacks_too(c
     twilio.errors.append((400, 63016))  # our clock said the window was open; Twilio's did not
     post_twilio(client, twilio.auth_token, whatsapp("halo", "SM" + "8" * 32))
     [template] = wait_for(lambda: [m for m in twilio.sent if m.get("ContentSid")], what="the fallback template")
-    assert template["StatusCallback"] == "http://testserver/webhooks/twilio/status"
+    assert template["StatusCallback"].startswith("http://testserver/webhooks/twilio/status?m=")
 
 
 def test_a_push_of_several_lines_is_sent_as_a_one_line_template_variable(client, fakes, store):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import time
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
@@ -37,7 +38,7 @@ class FakeTwilio(FakeService):
             status, code = self.errors.pop(0)
             return JSONResponse({"code": code, "message": f"error {code}", "status": status}, status_code=status)
         sid = f"SM{next(self._sids):032x}"
-        record = {**form, "sid": sid}
+        record = {**form, "sid": sid, "accepted_at": time.monotonic()}  # when the send reached "Twilio"
         self.sent.append(record)
         return JSONResponse(
             {
