@@ -25,7 +25,7 @@ from rasa_sdk.interfaces import (
 )
 from sqlalchemy import text
 
-from bot import api, http_errors, metrics, reading_pool, services, workdays
+from bot import api, http_errors, metrics, public_page, reading_pool, services, workdays
 from bot.config import Settings, get_settings
 from bot.gateway import Gateway
 from bot.media_links import MediaLinks
@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # itself, to the one process-wide access point (bot/services.py), cleared at shutdown.
         media_links = MediaLinks.configured(settings.public_base_url, settings.media_link_secret)
         app.state.media_links = media_links
-        services.install(services.Services(engine, media_links))
+        services.install(services.Services(engine, media_links, settings.public_base_url))
         rasa = RasaClient(settings.rasa_urls, settings.rasa_token, settings.rasa_timeout_seconds)
         gateway = Gateway(engine, rasa, build_adapters(settings), max_attempts=settings.send_max_attempts)
         app.state.gateway = gateway
@@ -113,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in webhook_routers(settings):
         app.include_router(router)
     app.include_router(media_router)  # GET /media/{id}: officers open a citizen's files
+    app.include_router(public_page.router)  # GET /t/{ticket}: a complaint's public page
 
     async def _engine_state(request: Request) -> dict[str, Any]:
         servers = await request.app.state.gateway.rasa.statuses()

@@ -135,10 +135,16 @@ def notify_officers(
 
 
 def push_to_citizen(session: Session, complaint: Complaint, kind: str, text_for) -> None:
-    """A push on the channel and address the citizen used, in their language, and the dialogue told of it."""
+    """A push on the channel and address the citizen used, in their language, and the dialogue told of it.
+
+    On WhatsApp and Telegram it ends with the link to the complaint's public page (bot/public_page.py).
+    """
     contact = session.get(ContactUrn, complaint.urn_id)
     language = contact_store.citizen_language(session, contact.id)
-    text = text_for(language)
+    text = texts.with_page_link(
+        text_for(language), base_url=services.public_base_url(), ticket=complaint.ticket,
+        channel=channel_of(contact.urn), language=language,
+    )
     # written by the flush that writes the push's messages, in the same transaction as before
     push_store.queue_dialogue_push(
         session, contact.id, THREAD_INTENTS[kind], {"ticket": complaint.ticket}, flush=False

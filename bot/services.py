@@ -3,7 +3,7 @@
 rasa-sdk's ``ActionExecutor`` instantiates the custom actions (bot/actions/) itself, so they cannot
 be given the store's engine; and what they call (filing, and casework's notice to officers with
 signed links to a citizen's photos) runs inside their transaction. So the app's lifespan
-``install``s its engine and media links here once at start and ``clear``s them at shutdown.
+``install``s its engine, media links and public address here once at start and ``clear``s them at shutdown.
 
 Everything the app builds itself (the gateway, its conversations and dispatcher, the routes
 through ``request.app.state``) is handed the same objects instead and does not read this module.
@@ -29,6 +29,7 @@ T = TypeVar("T")
 class Services:
     engine: Engine
     media_links: MediaLinks | None = None  # None: no public URL or no link secret, so no links
+    public_base_url: str = ""  # PUBLIC_BASE_URL: pushes link the public ticket page; empty, no link
 
 
 _installed: Services | None = None
@@ -55,6 +56,11 @@ def current() -> Services:
 async def in_transaction(work: Callable[[Session], T]) -> T:
     """Run blocking store work in one transaction on a worker thread, off the event loop."""
     return await db.in_transaction(current().engine, work)
+
+
+def public_base_url() -> str:
+    """The app's public address, or "" when it has none or no app is running (a script, the tests of casework)."""
+    return _installed.public_base_url if _installed is not None else ""
 
 
 def media_link(attachment: Attachment) -> str | None:

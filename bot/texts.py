@@ -37,6 +37,11 @@ def _status_labels(language: str) -> dict[str, str]:
     }
 
 
+def status_label(status: str, language: str = "id") -> str:
+    """A status as citizens read it in the bot's answers ("DITERUSKAN ke instansi")."""
+    return _status_labels(language).get(status, status)
+
+
 def timezone_of(province_code: str | None) -> tuple[ZoneInfo, str]:
     if province_code in _WITA:
         return ZoneInfo("Asia/Makassar"), "WITA"
@@ -296,3 +301,21 @@ def thread_gone(ticket: str, language: str = "id") -> str:
 def thread_left(language: str = "id") -> str:
     _ = translator(language)
     return _("Baik. Kirim STATUS dan nomor tiket kapan saja untuk melihat perkembangannya.")
+
+
+# ---------------------------------------------------------------- the public page's link in pushes
+
+PAGE_PATH = "/t/{ticket}"  # bot/public_page.py
+LINKED_CHANNELS = frozenset({"whatsapp", "telegram"})  # SMS pushes stay one segment: no link
+
+
+def page_url(base_url: str, ticket: str) -> str:
+    return f"{base_url.rstrip('/')}{PAGE_PATH.format(ticket=ticket)}"
+
+
+def with_page_link(text: str, *, base_url: str, ticket: str, channel: str, language: str) -> str:
+    """A push to a citizen, with the public page's link on its last line where the channel can open it."""
+    if not base_url or channel not in LINKED_CHANNELS:
+        return text
+    _ = translator(language)
+    return text + "\n" + _("Lihat perkembangannya: {url}").format(url=page_url(base_url, ticket))
