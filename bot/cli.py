@@ -18,10 +18,13 @@
     aduan officer pin ...     set the PIN for commands over SMS (read from a prompt or stdin)
     aduan officer deactivate --officer N   an officer who left: addresses ignored, tokens revoked
     aduan officer reactivate --officer N   undo deactivate (revoked tokens stay revoked)
+    aduan open311 key add --name NAME [--agency CODE] [--region CODE]   an integration's api_key (printed once)
+    aduan open311 key revoke --name NAME | list   revoke a key; the keys (names, prefixes, bindings, never keys)
     aduan telegram set-webhook  register the Telegram webhook (PUBLIC_BASE_URL, secret token)
 
 This module has the parser, the stack (run, migrate, train, evaluate, seed) and Telegram's set-up;
-bot/cli_agencies.py the agency and route commands, bot/cli_officers.py the officer commands.
+bot/cli_agencies.py the agency and route commands, bot/cli_officers.py the officer commands,
+bot/cli_open311.py the Open311 key commands.
 Each subcommand names its function (``set_defaults(func=...)``), called as ``func(settings, args)``.
 """
 
@@ -37,7 +40,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from bot import cli_agencies, cli_officers
+from bot import cli_agencies, cli_officers, cli_open311
 from bot.cli_common import store_session
 from bot.config import Settings, get_settings
 from bot.engine_process import EngineSupervisor, StopRequested, StopSignals
@@ -364,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
         func=lambda settings, args: seed(settings), migrate_first=True
     )
     cli_officers.add_commands(commands)  # officer
+    cli_open311.add_commands(commands)  # open311 key
 
     evaluate = commands.add_parser("evaluate", help="NLU, category and place accuracy on the held-out set")
     evaluate.add_argument("--show-errors", action="store_true", help="list every miss")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, timezone
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -371,3 +371,29 @@ class OutboxItem(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=36)  # the dispatcher holding the lease
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class Open311Key(SQLModel, table=True):
+    """An integration's ``api_key`` for the Open311 GeoReport v2 server. Only a SHA-256 of the key is kept.
+
+    A key may be bound to agencies and places (comma-separated codes; NULL: any); a name is taken
+    while its key is live, so a revoked key's name can be given to its replacement.
+    """
+
+    __tablename__ = "open311_key"
+    __table_args__ = (
+        Index(
+            "uq_open311_key_live_name", "name", unique=True,
+            sqlite_where=text("revoked_at IS NULL"), postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)  # the integration's name
+    key_hash: str = Field(max_length=64, unique=True)
+    prefix: str = Field(max_length=16)  # first characters, to tell keys apart in listings
+    agency_codes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # "PUPR-3404,DLH-3404"
+    region_codes: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # "51,34.04"
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None  # written at most once a minute
+    revoked_at: datetime | None = None
