@@ -14,7 +14,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
-
 from twilio.request_validator import RequestValidator
 
 from tests.fakes.server import FakeService
