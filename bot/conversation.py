@@ -180,10 +180,11 @@ class Conversations:
     async def _keep_claim(self, urn_id: int, lost: asyncio.Event) -> None:
         while True:
             await asyncio.sleep(self._lease.total_seconds() / 3)
-            now = datetime.now(timezone.utc)
             try:
-                held = await self._tx(
-                    lambda s: claim_store.renew(s, urn_id, owner=self.owner, now=now, lease=self._lease)
+                held = await self._tx(  # the clock read on the worker thread, as the lease is renewed
+                    lambda s: claim_store.renew(
+                        s, urn_id, owner=self.owner, now=datetime.now(timezone.utc), lease=self._lease
+                    )
                 )
             except Exception:  # noqa: BLE001 - the store away for a moment: the lease still runs
                 logger.warning("renewing the claim of conversation %s failed", urn_id, exc_info=True)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -89,11 +90,17 @@ class Dispatcher:
     async def dispatch_due(self, message_ids: list[int] | None = None) -> int:
         """Send due outbox items (only ``message_ids`` when given); returns how many were sent."""
         async with self._sending:
-            now = datetime.now(timezone.utc)
+            asked = time.monotonic()
 
             def claim(session):
+                # The clock is read here, on the worker thread, as the claim is made: read before
+                # waiting for a free thread (seconds, under load), the lease could be granted
+                # already run out, and a second instance would claim and send the same row.
+                waited = time.monotonic() - asked
+                if waited > self.lease.total_seconds() / 6:
+                    logger.warning("the outbox claim waited %.1f s for a worker thread", waited)
                 claimed = outbox_store.claim_outbox(
-                    session, owner=self.owner, now=now, lease=self.lease, message_ids=message_ids
+                    session, owner=self.owner, now=datetime.now(timezone.utc), lease=self.lease, message_ids=message_ids
                 )
                 # WhatsApp's 24-hour window needs to know when the citizen last wrote
                 last_inbound = {
@@ -148,6 +155,17 @@ class Dispatcher:
         """Send one conversation's messages in order; after a failed one, the rest wait (released)."""
         sent = 0
         for index, (item, message, contact) in enumerate(rows):
+            if not await self._still_ours(item.id):
+                # Held up past the lease (the row may be sent by the dispatcher that took it over):
+                # this one sends nothing more of the conversation; what is still ours goes back.
+                logger.warning("outbox row %s: its lease ran out before it was sent here; left to its new claim", item.id)
+                for later, _, _ in rows[index:]:
+                    await in_transaction(
+                        self._engine,
+                        lambda s, item_id=later.id: outbox_store.release_claim(s, item_id, owner=self.owner),
+                    )
+                    in_flight.discard(later.id)
+                break
             if contact.unreachable_at is not None:
                 result = SendResult(SendOutcome.recipient_gone, error="the address is unreachable (blocked or opted out)")
             else:
@@ -168,6 +186,20 @@ class Dispatcher:
                 break
             sent += 1
         return sent
+
+    async def _still_ours(self, item_id: int) -> bool:
+        """Renew the row's lease just before its send, if this dispatcher still holds it unexpired.
+
+        A batch's leases are renewed every third of the lease, but an instance held up longer
+        (its threads busy, its loop stalled) would otherwise send rows another instance has taken
+        over meanwhile and sent: the citizen would get them twice.
+        """
+        return await in_transaction(
+            self._engine,
+            lambda s: outbox_store.renew_leases(
+                s, owner=self.owner, item_ids=[item_id], now=datetime.now(timezone.utc), lease=self.lease
+            ) == 1,
+        )
 
     async def _send(self, message: OutgoingMessage) -> SendResult:
         try:

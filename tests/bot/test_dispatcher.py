@@ -168,3 +168,26 @@ def test_a_dispatcher_that_lost_its_lease_cannot_overwrite_what_the_new_owner_re
         assert not outbox_store.mark_sent(session, item.id, owner="a", external_id="SM-a", status="sent")
         message = session.exec(select(Message).where(Message.id == taken.message_id)).one()
         assert (message.external_id, message.status, message.attempts) == ("SM-b", "sent", 1)
+
+
+def test_a_dispatcher_held_up_past_its_lease_does_not_send_what_was_taken_over(store):
+    # an instance claims a conversation's rows and is held up (threads busy, loop stalled) past the
+    # lease; another instance takes them over and sends them: the first must not send them too
+    queue(store, "sim-sms:+6281200000303", ["satu", "dua"])
+    held_up, other = SlowAdapter(seconds=0), SlowAdapter(seconds=0)
+    first, second = Dispatcher(store, AdapterRegistry([held_up])), Dispatcher(store, AdapterRegistry([other]))
+    first.lease = timedelta(seconds=60)
+    with session_scope(store) as session:
+        claimed = outbox_store.claim_outbox(session, owner=first.owner, now=datetime.now(timezone.utc), lease=first.lease)
+    assert len(claimed) == 2
+    with session_scope(store) as session:  # ... a lease ago: it has run out
+        for item in session.exec(select(OutboxItem)).all():
+            item.locked_until = datetime.now(timezone.utc) - timedelta(seconds=1)
+            session.add(item)
+    assert asyncio.run(second.dispatch_due()) == 2  # taken over
+    in_flight = {item.id for item, _, _ in claimed}
+    assert asyncio.run(first._send_in_order(claimed, {}, in_flight)) == 0  # the held-up instance wakes up
+    assert (held_up.sent, other.sent) == ([], ["satu", "dua"])
+    assert in_flight == set()
+    with session_scope(store) as session:
+        assert [item.state for item in session.exec(select(OutboxItem)).all()] == ["done", "done"]
