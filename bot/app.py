@@ -11,6 +11,7 @@ import asyncio
 import gc
 import hmac
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -25,7 +26,7 @@ from rasa_sdk.interfaces import (
 )
 from sqlalchemy import text
 
-from bot import api, http_errors, metrics, public_page, reading_pool, services, workdays
+from bot import api, http_errors, metrics, open311, public_page, reading_pool, services, workdays
 from bot.config import Settings, get_settings
 from bot.gateway import Gateway
 from bot.media_links import MediaLinks
@@ -35,6 +36,8 @@ from channels.providers import build_adapters, webhook_routers
 from storage.db import make_engine
 
 logger = logging.getLogger(__name__)
+
+ACTION_THREADS = 16  # action calls run at once (Rasa servers call several concurrently)
 
 # Shorter secrets than this are guessable: a forged action call can file or close any citizen's complaint.
 MIN_ACTIONS_TOKEN_LENGTH = 16
@@ -61,6 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # itself, to the one process-wide access point (bot/services.py), cleared at shutdown.
         media_links = MediaLinks.configured(settings.public_base_url, settings.media_link_secret)
         app.state.media_links = media_links
+        # Actions wait on the reading pool and the store, sometimes for seconds under load: on threads
+        # of their own, so that they never hold the event loop's default threads, which every store
+        # transaction of the app (webhooks, turn claims, the outbox's leases) needs at once.
+        action_threads = app.state.action_threads = ThreadPoolExecutor(ACTION_THREADS, thread_name_prefix="action")
         services.install(services.Services(engine, media_links, settings.public_base_url))
         rasa = RasaClient(settings.rasa_urls, settings.rasa_token, settings.rasa_timeout_seconds)
         gateway = Gateway(engine, rasa, build_adapters(settings), max_attempts=settings.send_max_attempts)
@@ -98,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if pool is not None:
                 await asyncio.to_thread(reading_pool.stop)
             services.clear()
+            action_threads.shutdown(wait=False, cancel_futures=True)
             engine.dispose()
 
     app = FastAPI(
@@ -114,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(media_router)  # GET /media/{id}: officers open a citizen's files
     app.include_router(public_page.router)  # GET /t/{ticket}: a complaint's public page
+    app.include_router(open311.router)  # /open311/v2: GeoReport v2 for other systems
 
     async def _engine_state(request: Request) -> dict[str, Any]:
         servers = await request.app.state.gateway.rasa.statuses()
@@ -170,7 +179,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             # Actions read free text and write the store: on a worker thread (with its own event
             # loop for the SDK's async actions), so one long complaint never stalls other citizens.
-            result = await asyncio.to_thread(asyncio.run, executor.run(action_call))
+            result = await asyncio.get_running_loop().run_in_executor(
+                request.app.state.action_threads, asyncio.run, executor.run(action_call)
+            )
         except ActionExecutionRejection as exc:
             return JSONResponse({"error": exc.message, "action_name": exc.action_name}, status_code=400)
         except ActionNotFoundException as exc:

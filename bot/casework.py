@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from bot import deadlines, desk_texts, services, texts
 from bot.workdays import add_working_days, is_working_day
 from channels.formatting import render
-from channels.urns import channel_of, provider_of
+from channels.urns import channel_of, is_reachable, provider_of
 from storage import agencies as agency_store
 from storage import complaints as complaint_store
 from storage import contacts as contact_store
@@ -35,6 +35,7 @@ from storage.models import (
     MessageKind,
     Officer,
     OfficerRole,
+    Open311Key,
     Status,
     utcnow,
 )
@@ -66,14 +67,25 @@ class CaseworkError(Exception):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts: an officer, the citizen, or the system (the deadline clock)."""
+    """Who acts: an officer, the citizen, the system (the deadline clock), or an integration.
 
-    kind: str  # officer | citizen | system
+    An integration (an agency's back office posting Open311 updates, bot/open311/) acts with its
+    key, on the complaints of the agencies the key is bound to (``agency_ids``).
+    """
+
+    kind: str  # officer | citizen | system | integration
     officer: Officer | None = None
+    open311_key_id: int | None = None
+    agency_ids: frozenset[int] | None = None  # an integration: the agencies it may act for
+    reference: str | None = None  # an integration: its own id for this action (an Open311 update_id)
 
     @classmethod
     def of(cls, officer: Officer) -> "Actor":
         return cls("officer", officer)
+
+    @classmethod
+    def integration(cls, key_id: int, agency_ids: frozenset[int], reference: str | None = None) -> "Actor":
+        return cls("integration", open311_key_id=key_id, agency_ids=agency_ids, reference=reference)
 
 
 CITIZEN = Actor("citizen")
@@ -104,9 +116,13 @@ def send_to_contacts(
     """Queue a message to these addresses (citizen or officers), rendered for each channel, written together.
 
     ``kind`` says what a message to officers is: a plain reply relays to the reporter only for some kinds.
+    A record-only address (a reporter filed through Open311 without a phone) gets nothing: what
+    was said stays in the complaint's events, read through Open311 and the public page.
     """
     outbound = []
     for contact in contacts:
+        if not is_reachable(contact.urn):
+            continue
         channel = channel_of(contact.urn)
         outbound += [
             outbox_store.OutboundText(urn_id=contact.id, channel=channel, provider=provider_of(contact.urn), text=part)
@@ -134,12 +150,28 @@ def notify_officers(
     return len(contacts)
 
 
+def reporter_reachable(session: Session, complaint: Complaint) -> bool:
+    """Whether a channel reaches the reporter (not a record-only Open311 reporter)."""
+    return is_reachable(session.get(ContactUrn, complaint.urn_id).urn)
+
+
+def reporter_label(session: Session, complaint: Complaint, contact: ContactUrn) -> str | None:
+    """Who reported, as officers read it: the address, or the integration's name; None when anonymous."""
+    if complaint.anonymous:
+        return None
+    if contact.scheme == "open311" and complaint.open311_key_id is not None:
+        return f"lewat Open311 ({session.get(Open311Key, complaint.open311_key_id).name}), tanpa kontak"
+    return contact.urn
+
+
 def push_to_citizen(session: Session, complaint: Complaint, kind: str, text_for) -> None:
     """A push on the channel and address the citizen used, in their language, and the dialogue told of it.
 
     On WhatsApp and Telegram it ends with the link to the complaint's public page (bot/public_page.py).
     """
     contact = session.get(ContactUrn, complaint.urn_id)
+    if not is_reachable(contact.urn):
+        return  # no channel, and no dialogue to tell: the change is in the complaint's events
     language = contact_store.citizen_language(session, contact.id)
     text = texts.with_page_link(
         text_for(language), base_url=services.public_base_url(), ticket=complaint.ticket,
@@ -186,6 +218,8 @@ def _event(session: Session, complaint: Complaint, kind: str, actor: Actor, note
             kind=kind,
             actor_type=actor.kind,
             actor_officer_id=actor.officer.id if actor.officer else None,
+            actor_open311_key_id=actor.open311_key_id,
+            external_update_id=actor.reference,
             note=note,
             **status,
         )
@@ -199,6 +233,8 @@ def _lock(session: Session, complaint: Complaint, actor: Actor) -> Complaint:
     """
     complaint = complaint_store.lock_complaint(session, complaint)
     if actor.officer is not None and not may_act_on(actor.officer, complaint):
+        raise CaseworkError("not_found", desk_texts.not_in_queue(complaint.ticket))
+    if actor.agency_ids is not None and complaint.agency_id not in actor.agency_ids:
         raise CaseworkError("not_found", desk_texts.not_in_queue(complaint.ticket))
     return complaint
 
@@ -215,7 +251,7 @@ def announce_new_complaint(session: Session, complaint: Complaint) -> int:
     """Tell the agency's officers about a complaint just filed (the reporter only when not anonymous)."""
     context = _load_for_push(session, complaint)  # the agency and the reporter's address, in one query
     attachments = message_store.attachments_of_complaint(session, complaint.id)
-    reporter = None if complaint.anonymous else context.contact.urn
+    reporter = reporter_label(session, complaint, context.contact)
     links = {a.id: link for a in attachments if (link := services.media_link(a))}
     text = desk_texts.new_complaint(complaint, context.agency, attachments, reporter, links)
     return notify_officers(session, complaint, text, kind=MessageKind.new_complaint)

@@ -28,7 +28,7 @@ _EVENTS = {
     "filed": "dilaporkan", "reply": "pesan ke pelapor", "citizen_reply": "jawaban pelapor", "rerouted": "dialihkan",
     "breach": "tenggat terlewati", "feedback": "penilaian",
 }
-_KINDS = {"image": "foto", "video": "video", "audio": "rekaman suara", "document": "dokumen"}
+_KINDS = {"image": "foto", "video": "video", "audio": "rekaman suara", "document": "dokumen", "link": "tautan media"}
 
 HELP = (
     "Perintah petugas:\n"
@@ -181,16 +181,25 @@ def same_agency(agency: Agency) -> str:
     return f"Laporan itu sudah di {agency.name}."
 
 
-def status_changed(complaint: Complaint) -> str:
-    return f"Tiket {_t(complaint)} kini {STATUS_WORDS[complaint.status]}. Pelapor sudah diberi tahu."
+# A reporter filed through Open311 without a phone number has no channel: what they are "told"
+# is recorded, and read through Open311 and the public page.
+_NOT_REACHABLE = "Pelapor tidak punya nomor (lewat Open311): tercatat dan tampil di halaman publik laporan."
 
 
-def reply_sent(complaint: Complaint) -> str:
+def status_changed(complaint: Complaint, reached: bool = True) -> str:
+    told = "Pelapor sudah diberi tahu." if reached else _NOT_REACHABLE
+    return f"Tiket {_t(complaint)} kini {STATUS_WORDS[complaint.status]}. {told}"
+
+
+def reply_sent(complaint: Complaint, reached: bool = True) -> str:
+    if not reached:
+        return f"Pesan Anda untuk pelapor {_t(complaint)} dicatat. {_NOT_REACHABLE}"
     return f"Pesan Anda untuk pelapor {_t(complaint)} sudah dikirim."
 
 
-def rerouted(complaint: Complaint, target: Agency) -> str:
-    return f"Tiket {_t(complaint)} dialihkan ke {target.name}. Pelapor sudah diberi tahu."
+def rerouted(complaint: Complaint, target: Agency, reached: bool = True) -> str:
+    told = "Pelapor sudah diberi tahu." if reached else _NOT_REACHABLE
+    return f"Tiket {_t(complaint)} dialihkan ke {target.name}. {told}"
 
 
 def unknown_command() -> str:

@@ -97,8 +97,8 @@ class MediaLinks:
 
     def link_for(self, attachment: Attachment) -> str | None:
         """The officer's link to a file, or None for a location pin (or a file without a provider URL)."""
-        if attachment.kind == "location" or not attachment.url:
-            return None
+        if attachment.kind in ("location", "link") or not attachment.url:
+            return None  # a link (an Open311 media_url) is not ours to sign: bot.services shows it as given
         return self.link(attachment.id)
 
     def valid(self, attachment_id: int, expires: int, signature: str, now: float | None = None) -> bool:
@@ -121,8 +121,8 @@ async def media(attachment_id: int, exp: int, sig: str, request: Request) -> Res
 
     def load(session: Session) -> tuple[Attachment, str] | None:
         attachment = session.get(Attachment, attachment_id)
-        if attachment is None or not attachment.url:
-            return None
+        if attachment is None or not attachment.url or attachment.kind == "link":
+            return None  # a link is an integration's own URL: never fetched by us
         return attachment, session.get(Message, attachment.message_id).provider
 
     found = await in_transaction(request.app.state.engine, load)

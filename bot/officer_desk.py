@@ -217,7 +217,7 @@ def _today(complaint: Complaint, now: datetime):
 def _reply(session: Session, request: Request, complaint: Complaint, text: str) -> str:
     complaint = casework.complaint_for_officer(session, request.officer, complaint.ticket)
     casework.reply_to_citizen(session, complaint, actor=Actor.of(request.officer), text=text)
-    return desk_texts.reply_sent(complaint)
+    return desk_texts.reply_sent(complaint, casework.reporter_reachable(session, complaint))
 
 
 def _status(session: Session, request: Request, complaint: Complaint, rest: str) -> str:
@@ -228,7 +228,7 @@ def _status(session: Session, request: Request, complaint: Complaint, rest: str)
     casework.change_status(
         session, complaint, status, actor=Actor.of(request.officer), note=note, today=_today(complaint, request.now)
     )
-    return desk_texts.status_changed(complaint)
+    return desk_texts.status_changed(complaint, casework.reporter_reachable(session, complaint))
 
 
 def _reroute(session: Session, request: Request, complaint: Complaint, rest: str) -> str:
@@ -238,7 +238,7 @@ def _reroute(session: Session, request: Request, complaint: Complaint, rest: str
     target = casework.reroute(
         session, complaint, code, actor=Actor.of(request.officer), note=note, today=_today(complaint, request.now)
     )
-    return desk_texts.rerouted(complaint, target)
+    return desk_texts.rerouted(complaint, target, casework.reporter_reachable(session, complaint))
 
 
 def _detail(session: Session, complaint: Complaint) -> str:

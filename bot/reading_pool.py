@@ -131,7 +131,8 @@ def _replace(broken: ProcessPoolExecutor) -> ProcessPoolExecutor | None:
 
 
 async def read(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``fn(*args, **kwargs)`` in the pool, or in this thread when there is none."""
+    """``fn(*args, **kwargs)`` in the pool, or on a worker thread when there is none (never on the
+    caller's event loop: a route of the app awaits this too)."""
     call = functools.partial(fn, *args, **kwargs)
     pool = current()
     for _ in range(2):
@@ -141,4 +142,4 @@ async def read(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
             return await asyncio.get_running_loop().run_in_executor(pool, call)
         except BrokenProcessPool:
             pool = _replace(pool)
-    return call()
+    return await asyncio.to_thread(call)

@@ -463,3 +463,18 @@ def place_of_codes(region_code: str | None, district_code: str | None) -> str | 
         return None
     district = get_wilayah(district_code) if district_code else None
     return _readable(region, district)
+
+
+def is_province(code: str) -> bool:
+    """A Kemendagri province code that exists ("51")."""
+    return re.fullmatch(r"\d{2}", code) is not None and get_wilayah(code) is not None
+
+
+def is_regency(code: str) -> bool:
+    """A Kemendagri kab/kota code that exists ("51.71")."""
+    return re.fullmatch(r"\d{2}\.\d{2}", code) is not None and get_wilayah(code) is not None
+
+
+def is_district(code: str) -> bool:
+    """A Kemendagri kecamatan code that exists ("51.71.01")."""
+    return re.fullmatch(r"\d{2}\.\d{2}\.\d{2}", code) is not None and get_wilayah(code) is not None

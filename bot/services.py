@@ -66,5 +66,7 @@ def public_base_url() -> str:
 def media_link(attachment: Attachment) -> str | None:
     """The officer's link to a file, or None: a location pin, links not configured, or no app running
     (a script or the benchmark filing straight into the store)."""
+    if attachment.kind == "link":  # an integration's own URL (Open311 media_url): shown as it was given
+        return attachment.url
     links = _installed.media_links if _installed is not None else None
     return links.link_for(attachment) if links is not None else None

@@ -13,6 +13,11 @@ import phonenumbers
 PHONE_SCHEMES = {"sms", "whatsapp", "sim-sms", "sim-whatsapp"}
 NUMERIC_ID_SCHEMES = {"telegram", "sim-telegram"}
 SCHEMES = PHONE_SCHEMES | NUMERIC_ID_SCHEMES
+# Reporters no channel reaches (filed through Open311 without a phone number): ``mailto:`` keeps
+# an e-mail address given (not published, no push sent), ``open311:key-<id>`` stands for the
+# integration itself. Their complaints live as any other; pushes to them are skipped.
+RECORD_ONLY_SCHEMES = {"mailto", "open311"}
+_EMAIL = re.compile(r"[^@\s:]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}")
 
 # Simulated channels run the real pipeline; their URN scheme says "simulated" so that a
 # simulated conversation can never be mistaken for (or delivered to) a real number.
@@ -54,9 +59,19 @@ def make_urn(scheme: str, address: str) -> str:
     return f"{scheme}:{path}"
 
 
+def record_only_urn(scheme: str, path: str) -> str:
+    """``mailto:someone@example.org`` or ``open311:key-7``: an address kept, never sent to."""
+    path = (path or "").strip()
+    if scheme == "mailto" and _EMAIL.fullmatch(path):
+        return f"mailto:{path.lower()}"
+    if scheme == "open311" and re.fullmatch(r"key-\d{1,12}", path):
+        return f"open311:{path}"
+    raise InvalidAddress(f"not a {scheme} address")
+
+
 def split_urn(urn: str) -> tuple[str, str]:
     scheme, sep, path = urn.partition(":")
-    if not sep or scheme not in SCHEMES or not path:
+    if not sep or scheme not in SCHEMES | RECORD_ONLY_SCHEMES or not path:
         raise InvalidAddress("not a URN")
     return scheme, path
 
@@ -76,6 +91,11 @@ PROVIDER_OF_SCHEME = {
     "telegram": "telegram",
     **{simulated: "simulator" for simulated in SIMULATOR_SCHEMES.values()},
 }
+
+
+def is_reachable(urn: str) -> bool:
+    """Whether some channel can carry a message to this address (not a record-only reporter)."""
+    return urn.partition(":")[0] in PROVIDER_OF_SCHEME
 
 
 def provider_of(urn: str) -> str:

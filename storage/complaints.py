@@ -40,7 +40,10 @@ class NewComplaint:
     confidential: bool = False
     language: str = "id"
     secondary_category: Category | None = None
-    filed_by_message_id: int | None = None  # the citizen's message whose turn files it (chat only)
+    filed_by_message_id: int | None = None  # the message whose turn (or Open311 request) files it
+    latitude: float | None = None  # a pin given with it (Open311 lat/long); chat pins come as attachments
+    longitude: float | None = None
+    open311_key_id: int | None = None  # the integration that filed it
 
 
 def complaint_filed_by(session: Session, message_id: int) -> Complaint | None:
@@ -76,6 +79,9 @@ def insert_complaint(
             language=new.language,
             verify_due=verify_due,
             filed_by_message_id=new.filed_by_message_id,
+            latitude=new.latitude,
+            longitude=new.longitude,
+            open311_key_id=new.open311_key_id,
         )
         # The unique index on ticket decides: a drawn number already taken inserts nothing.
         complaint = insert_unless_exists(session, drawn, "ticket")

@@ -71,6 +71,7 @@ def record_inbound(
     attachments: Sequence[IncomingMedia] = (),
     quoted_external_id: str | None = None,
     pin_check: str | None = None,
+    written_by_the_address: bool = True,
 ) -> tuple[Message, bool]:
     """Store an incoming message and its media; returns (message, created). A provider retry is not stored twice.
 
@@ -79,6 +80,10 @@ def record_inbound(
 
     ``quoted_external_id`` names the bot message this one replies to; it is kept as ``reply_to_id``
     (an officer replying to a notification answers about that notification's complaint).
+
+    ``written_by_the_address=False``: a record of what another system sent for this address (an
+    Open311 request naming the reporter's phone), which does not make an address that opted out
+    (STOP) reachable again.
     """
     contact = get_or_create_urn(session, urn)
     if external_id is not None:
@@ -117,7 +122,7 @@ def record_inbound(
                 longitude=item.longitude,
             )
         )
-    if contact.unreachable_at is not None:  # they wrote to us: unblocked the bot, sent START
+    if contact.unreachable_at is not None and written_by_the_address:  # they wrote: unblocked the bot, sent START
         mark_urn_reachable(session, urn)
     session.flush()
     return message, True

@@ -222,7 +222,7 @@ class Complaint(SQLModel, table=True):
     ticket: str = Field(max_length=8, unique=True)
     citizen_id: int = Field(foreign_key="citizen.id")
     urn_id: int = Field(foreign_key="contact_urn.id")  # the address it was filed from
-    channel: str = Field(max_length=16)  # sms | whatsapp | telegram
+    channel: str = Field(max_length=16)  # sms | whatsapp | telegram | open311
     description: str = Field(sa_column=Column(Text, nullable=False))
     category: str = Field(max_length=32, index=True)  # Category
     secondary_category: str | None = Field(default=None, max_length=32)
@@ -249,6 +249,8 @@ class Complaint(SQLModel, table=True):
     # the inbound message whose turn filed it (its confirmation): a turn run again after Rasa died
     # before saving it finds this complaint instead of filing a second one
     filed_by_message_id: int | None = Field(default=None, unique=True)
+    # the integration that filed it through Open311 (bot/open311/), which may read it back in full
+    open311_key_id: int | None = Field(default=None, foreign_key="open311_key.id", index=True)
 
 
 class DeadlineAlert(SQLModel, table=True):
@@ -293,6 +295,10 @@ class ComplaintEvent(SQLModel, table=True):
     """Every change of a complaint: who, when, what, and a note."""
 
     __tablename__ = "complaint_event"
+    __table_args__ = (
+        # an integration's update sent twice (its retry) is applied once
+        UniqueConstraint("actor_open311_key_id", "external_update_id", name="uq_complaint_event_open311_update"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     complaint_id: int = Field(foreign_key="complaint.id", index=True)
@@ -300,8 +306,10 @@ class ComplaintEvent(SQLModel, table=True):
     kind: str = Field(max_length=32)
     from_status: str | None = Field(default=None, max_length=16)
     to_status: str | None = Field(default=None, max_length=16)
-    actor_type: str = Field(max_length=16)  # citizen | officer | system
+    actor_type: str = Field(max_length=16)  # citizen | officer | system | integration
     actor_officer_id: int | None = Field(default=None, foreign_key="officer.id")
+    actor_open311_key_id: int | None = Field(default=None, foreign_key="open311_key.id")  # an integration's update
+    external_update_id: str | None = Field(default=None, max_length=64)  # that integration's own id for it
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -348,7 +356,7 @@ class Attachment(SQLModel, table=True):
     message_id: int = Field(foreign_key="message.id", index=True)
     urn_id: int = Field(foreign_key="contact_urn.id", index=True)
     complaint_id: int | None = Field(default=None, foreign_key="complaint.id", index=True)
-    kind: str = Field(max_length=16)  # image | video | audio | document | location
+    kind: str = Field(max_length=16)  # image | video | audio | document | location | link (an Open311 media_url)
     url: str | None = Field(default=None, max_length=1000)  # provider URL or Telegram file_id
     content_type: str | None = Field(default=None, max_length=100)
     latitude: float | None = None
