@@ -27,7 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 NGINX_CONF = (DEPLOY / "nginx" / "aduan.conf").read_text()
 # App routes that are not in the OpenAPI schema, and the routes the public proxy must never pass on.
-UNLISTED_ROUTES = ["/webhook", "/media/{attachment_id}", "/docs", "/openapi.json", "/redoc", "/docs/oauth2-redirect"]
+UNLISTED_ROUTES = [
+    "/webhook", "/media/{attachment_id}", "/t/{ticket}", "/docs", "/openapi.json", "/redoc", "/docs/oauth2-redirect",
+]
 INTERNAL_ROUTES = {"/webhook", "/simulator/messages", "/redoc", "/docs/oauth2-redirect"}
 SECRET_NAME = re.compile(r"(password|token|secret)$", re.I)
 
@@ -109,6 +111,10 @@ ROUTING = [
     ("https", "GET", "/webhooks/twilio", 403, None),
     ("https", "GET", "/api/v1/complaints?status=diterima", 200, "/api/v1/complaints?status=diterima"),
     ("https", "GET", "/health/ready", 200, "/health/ready"),
+    ("https", "GET", "/t/1234-5678", 200, "/t/1234-5678"),
+    ("https", "POST", "/t/1234-5678", 403, None),
+    ("https", "GET", "/open311/v2/requests.json?status=open", 200, "/open311/v2/requests.json?status=open"),
+    ("https", "POST", "/open311/v2/requests.xml", 200, "/open311/v2/requests.xml"),
     ("https", "POST", "/webhook?token=guess", 404, None),
     ("https", "POST", "/%77ebhook?token=guess", 404, None),
     ("https", "POST", "/simulator/messages", 404, None),

@@ -9,7 +9,7 @@ its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any
 
@@ -136,21 +136,37 @@ def get_request(request_id: str, fmt: str, request: Request) -> Response:
     )))
 
 
-@router.post("/requests.{fmt}")
-async def post_request(fmt: str, request: Request) -> Response:
-    """File a service request as a complaint (api_key required); answers its ticket."""
+async def _posted(
+    suffix: str, request: Request, root: str, what: str, handle: Callable[[dict[str, str]], Awaitable[Any]]
+) -> Response:
+    """A POST's frame: the format, the form, a required ``api_key``; ``handle(form)`` gives the body.
+
+    Once the body is there its transaction is committed: the dispatcher is woken for the messages it queued.
+    """
     try:
-        fmt = format_of(fmt)
+        fmt = format_of(suffix)
     except Open311Error as failure:
         return error("json", failure)
-    engine = request.app.state.engine
     try:
         form = await _form(request)
         if not form.get("api_key"):
-            raise Open311Error(403, "api_key is required to post a service request")
+            raise Open311Error(403, f"api_key is required to post {what}")
+        body = await handle(form)
+    except Open311Error as failure:
+        return error(fmt, failure)
+    request.app.state.gateway.dispatcher.wake()
+    return render(fmt, root, body)
+
+
+@router.post("/requests.{fmt}")
+async def post_request(fmt: str, request: Request) -> Response:
+    """File a service request as a complaint (api_key required); answers its ticket."""
+    engine = request.app.state.engine
+
+    async def handle(form: dict[str, str]) -> list[dict]:
         service_requests.Jurisdiction.parse(form.get("jurisdiction_id"))  # 404 for one we do not know
         key_id = await in_transaction(engine, lambda session: _key(session, form["api_key"]).id)
-        posted = intake.parse_form(form)
+        posted = intake.parse_form(form)  # after the key: nobody else makes us read their text
         read = None
         if posted.address_string and not posted.address_id:
             read = await reading_pool.read(regions.resolve, posted.address_string)
@@ -166,11 +182,9 @@ async def post_request(fmt: str, request: Request) -> Response:
                 "account_id": None,
             }]
 
-        body = await in_transaction(engine, file)
-    except Open311Error as failure:
-        return error(fmt, failure)
-    request.app.state.gateway.dispatcher.wake()  # committed: the officers' notices go out now
-    return render(fmt, "service_requests", body)
+        return await in_transaction(engine, file)
+
+    return await _posted(fmt, request, "service_requests", "a service request", handle)
 
 
 # ---------------------------------------------------------------- mySociety's updates
@@ -186,26 +200,17 @@ def get_updates(fmt: str, request: Request) -> Response:
 @router.post("/servicerequestupdates.{fmt}")
 async def post_update(fmt: str, request: Request) -> Response:
     """An agency's system posts an update (api_key bound to agencies); the citizen is told."""
-    try:
-        fmt = format_of(fmt)
-    except Open311Error as failure:
-        return error("json", failure)
-    try:
-        form = await _form(request)
-        if not form.get("api_key"):
-            raise Open311Error(403, "api_key is required to post an update")
 
-        def apply(session: Session) -> list[dict]:
-            key = _key(session, form["api_key"])
-            agency_ids = updates.agency_ids_of(session, open311_keys.agencies_of(key))
-            now = _now()
-            update_id = updates.post_update(
-                session, key, form, agency_ids, today_of=lambda complaint: casework.local_today(complaint, now)
-            )
-            return [{"update_id": update_id}]
+    def apply(form: dict[str, str], session: Session) -> list[dict]:
+        key = _key(session, form["api_key"])
+        agency_ids = updates.agency_ids_of(session, open311_keys.agencies_of(key))
+        now = _now()
+        update_id = updates.post_update(
+            session, key, form, agency_ids, today_of=lambda complaint: casework.local_today(complaint, now)
+        )
+        return [{"update_id": update_id}]
 
-        body = await in_transaction(request.app.state.engine, apply)
-    except Open311Error as failure:
-        return error(fmt, failure)
-    request.app.state.gateway.dispatcher.wake()  # committed: the citizen's push goes out now
-    return render(fmt, "service_request_updates", body)
+    async def handle(form: dict[str, str]) -> list[dict]:
+        return await in_transaction(request.app.state.engine, lambda session: apply(form, session))
+
+    return await _posted(fmt, request, "service_request_updates", "an update", handle)
