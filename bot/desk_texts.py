@@ -23,7 +23,7 @@ STATUS_WORDS = {
     "diterima": "DITERIMA", "diteruskan": "DITERUSKAN", "diproses": "DIPROSES",
     "selesai": "SELESAI", "ditutup": "DITUTUP", "ditolak": "DITOLAK",
 }
-_ACTORS = {"citizen": "pelapor", "system": "sistem", "officer": "petugas"}
+_ACTORS = {"citizen": "pelapor", "system": "sistem", "officer": "petugas", "integration": "sistem instansi (Open311)"}
 _EVENTS = {
     "filed": "dilaporkan", "reply": "pesan ke pelapor", "citizen_reply": "jawaban pelapor", "rerouted": "dialihkan",
     "breach": "tenggat terlewati", "feedback": "penilaian",

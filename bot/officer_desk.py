@@ -242,7 +242,7 @@ def _reroute(session: Session, request: Request, complaint: Complaint, rest: str
 
 
 def _detail(session: Session, complaint: Complaint) -> str:
-    reporter = None if complaint.anonymous else session.get(ContactUrn, complaint.urn_id).urn
+    reporter = casework.reporter_label(session, complaint, session.get(ContactUrn, complaint.urn_id))
     history = complaint_store.complaint_history(session, complaint.id)
     names = {
         e.actor_officer_id: session.get(Officer, e.actor_officer_id).name for e in history if e.actor_officer_id

@@ -4,9 +4,11 @@ through any public one; a reporter's phone gets the pushes by SMS, an e-mail is 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlmodel import select
 
-from bot import casework
+from bot import casework, officer_desk
 from bot.casework import Actor
 from storage import complaints as complaint_store
 from storage import contacts as contact_store
@@ -23,6 +25,11 @@ ROAD = dict(
     address_string="Jl. Kaliurang km 5 gang Mawar no. 12", lat="-7.7501", long="110.3802",
     media_url="https://form.sleman.example/foto/1.jpg",
 )
+@dataclass
+class _DeskRequest:
+    officer: Officer
+
+
 PERSONAL = ("7777", "3456", EMAIL, "warga.sleman", SECRET_WORDS, "Mawar", "-7.7501", "110.3802", "foto/1.jpg", "Budi")
 
 
@@ -134,6 +141,24 @@ def test_without_phone_or_email_the_integration_stands_as_the_reporter(client, k
     with session_scope(store) as session:
         complaint = complaint_store.get_complaint(session, ticket.replace("-", ""))
         assert session.get(ContactUrn, complaint.urn_id).urn.startswith("open311:key-")
+        notices = session.exec(select(Message.text).where(Message.direction == "out")).all()
+    assert notices and all("Pelapor: lewat Open311 (form), tanpa kontak" in text for text in notices)
+
+
+def test_an_officers_reply_to_a_reporter_without_a_number_is_recorded_and_the_officer_told(client, keys, store, world):
+    ticket = _file(client, keys.form)
+    with session_scope(store) as session:
+        complaint = complaint_store.get_complaint(session, ticket.replace("-", ""))
+        sent_before = len(session.exec(select(Message).where(Message.direction == "out")).all())
+        told = officer_desk._reply(
+            session, _DeskRequest(session.get(Officer, world.pupr_officer_id)), complaint, "Mohon kirim foto"
+        )
+        sent_after = len(session.exec(select(Message).where(Message.direction == "out")).all())
+        kinds = session.exec(select(ComplaintEvent.kind).where(ComplaintEvent.complaint_id == complaint.id)).all()
+    assert "dicatat" in told and "tidak punya nomor" in told
+    assert (sent_after - sent_before, kinds) == (0, ["filed", "reply"])
+    [shown] = client.get(f"{ROOT}/servicerequestupdates.json").json()
+    assert shown["description"] == "Mohon kirim foto"  # public, as on the ticket's page
 
 
 def test_a_phone_that_opted_out_stays_out_when_a_system_names_it(client, keys, store):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from bot import officer_desk
 from storage import complaints as complaint_store
 from storage.db import session_scope
 from storage.models import ComplaintEvent, ContactUrn, Message
@@ -116,3 +117,11 @@ def test_get_updates_lists_status_changes_and_agency_replies_oldest_first(client
     assert children(element) == ["update_id", "service_request_id", "status", "updated_datetime", "description", "media_url"]
     own = client.get(f"{ROOT}/servicerequestupdates.json", params={"api_key": keys.pupr}).json()
     assert own[0]["description"] == "Tim dijadwalkan"
+
+
+def test_officers_read_an_integrations_update_in_the_complaints_history(client, keys, store, ticket):
+    _update(client, keys.pupr, ticket, status="in_progress", description="Tim dijadwalkan")
+    with session_scope(store) as session:
+        detail = officer_desk._detail(session, complaint_store.get_complaint(session, ticket.replace("-", "")))
+    assert "sistem instansi (Open311)" in detail
+    assert "+6281277773456" in detail  # the reporter gave a phone and is not anonymous: the agency may know it
