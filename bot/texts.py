@@ -83,6 +83,12 @@ def summary(
     )
 
 
+def summary_reminder(language: str = "id") -> str:
+    """The summary's question alone (one SMS), after an answer that was neither YA nor a field to change."""
+    _ = translator(language)
+    return _("Maaf, belum jelas. Balas YA untuk kirim, 1-4 untuk ubah (1 isi 2 lokasi 3 kategori 4 identitas), atau BATAL.")
+
+
 def filing_failed(language: str = "id") -> str:
     """A filing the store refused: nothing was filed, and YA tries again (the form keeps the answers)."""
     _ = translator(language)

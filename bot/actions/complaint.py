@@ -40,6 +40,7 @@ FORM_SLOTS = (
     "anonymous",
     "confidential",
     "confirmed",
+    "summary_unanswered",
 )
 
 # Messages that only say "I want to complain" carry no description to keep.
@@ -88,7 +89,11 @@ _WAIVES_SECRECY = re.compile(
     rf"\b(tidak|no|not|bukan)\s+(usah|perlu|need( to)?|have to|harus|pakai|pake|be)?\s*(di)?(be\s+)?({_SECRET})\b"
 )
 _NOT_PUBLISHED = re.compile(rf"\b({_DONT}|tidak)\s+(\S+\s+){{0,2}}?({_PUBLISH})\b")
-_UNSURE = re.compile(r"\b(jangan|jgn|dont|don't|do not)\b")
+# Not a plain yes, even with "ya" in it: a refusal, a question ("gimana ya?"), a wait or a doubt.
+_UNSURE = re.compile(
+    r"\b(jangan|jgn|dont|don't|do not|gimana|bagaimana|kenapa|knp|kok|maksudnya|tunggu|bentar|sebentar|"
+    r"nanti|ntar|mungkin|entah|ragu|bingung|wait|maybe)\b|\?"
+)
 
 
 def secrecy_request(text: str) -> tuple[bool, bool] | None:
@@ -333,8 +338,11 @@ class ValidateComplaintForm(FormValidationAction):
             # "jangan sebut nama saya" at the summary: anonymous at once, and the summary shown again
             return {"confirmed": None, "anonymous": True, "confidential": secrecy[1] or bool(tracker.get_slot("confidential"))}
         if field is None and (secrecy is not None or _UNSURE.search(normalize(text).lower())):
-            return {"confirmed": None}  # not a plain yes: never file on a guess
-        return {"confirmed": True if answers.yes_no(text) else None}
+            return {"confirmed": None, "summary_unanswered": True}  # not a plain yes: never file on a guess
+        if answers.yes_no(text):
+            return {"confirmed": True}
+        # neither YA nor a field to change: asked again in one line, not with the whole summary
+        return {"confirmed": None, "summary_unanswered": True}
 
 
 class ActionAskLocation(Action):
@@ -382,6 +390,10 @@ class ActionAskConfirmed(Action):
         return "action_ask_confirmed"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if tracker.get_slot("summary_unanswered"):
+            # the citizen has the summary already (two SMS): sending it again costs them, not us
+            dispatcher.utter_message(text=texts.summary_reminder(language_of(tracker)))
+            return [SlotSet("summary_unanswered", None)]
         dispatcher.utter_message(
             text=texts.summary(
                 description=tracker.get_slot("description") or "",

@@ -74,6 +74,19 @@ def test_one_message_complaint_is_filed_after_two_questions(stack, admin_token):
     assert body["district_code"] == "34.04.06"
 
 
+def test_an_unclear_answer_at_the_summary_gets_one_line_not_the_summary_again(stack, admin_token):
+    citizen = "081211110013"
+    stack.say(citizen, "mau lapor lampu jalan mati di kec. mlati sleman sudah 3 minggu")
+    summary = stack.say(citizen, "1")
+    assert any("Periksa laporan" in r for r in summary), summary
+    for unclear in ("gimana ya?", "hmm"):  # neither YA nor a field to change: never filed on a guess
+        reminded = stack.say(citizen, unclear)
+        assert len(reminded) == 1 and "Periksa laporan" not in reminded[0] and "Balas YA" in reminded[0], reminded
+        assert not TICKET.search(reminded[0])
+    ticket = ticket_in(stack.say(citizen, "ya"))
+    assert api_get(stack, f"/complaints/{ticket}", admin_token).json()["district_code"] == "34.04.06"
+
+
 def test_an_ambiguous_place_and_an_unclear_category_are_asked_with_numbers(stack, admin_token):
     citizen = "081211110004"
     stack.say(citizen, "saya ingin mengadu")

@@ -11,6 +11,7 @@ import logging
 
 import pytest
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import DataError
 from sqlmodel import Session, select
@@ -18,12 +19,14 @@ from sqlmodel import Session, select
 from bot import filing, metrics, services
 from bot.actions import complaint as actions
 from bot.actions.complaint import (
+    ActionAskConfirmed,
     ActionFileComplaint,
     ActionStartComplaint,
     ValidateComplaintForm,
     privacy_answer,
     secrecy_request,
 )
+from channels.formatting import render
 from storage.models import Complaint
 
 SENDER = "whatsapp:+6281234567890"
@@ -267,3 +270,25 @@ def test_the_filing_failure_is_told_in_english_too(store, monkeypatch):
     run(ActionFileComplaint().run(dispatcher, tracker({**confirmed_slots("jalan rusak", "mlati"), "language": "en"}), {}))
     text = dispatcher.messages[0]["text"]
     assert "could not be saved" in text and "YES" in text and "CANCEL" not in text
+
+
+# --- an answer to the summary that is neither YA nor a change -----------------------------
+
+
+@pytest.mark.parametrize("text", ["hmm", "tidak", "kec. mlati sleman", "gimana ya"])
+def test_an_unclear_answer_at_the_summary_is_reminded_in_one_line_not_the_whole_summary(text):
+    slots = run(ValidateComplaintForm().validate_confirmed(text, CollectingDispatcher(), tracker(requested="confirmed"), {}))
+    assert slots == {"confirmed": None, "summary_unanswered": True}
+    dispatcher = CollectingDispatcher()
+    events = run(ActionAskConfirmed().run(dispatcher, tracker({**slots}, requested="confirmed", sender="sms:+6281234567890"), {}))
+    [said] = [message["text"] for message in dispatcher.messages]
+    assert "Periksa laporan" not in said and "Balas YA" in said and "BATAL" in said
+    assert len(render("sms", said)) == 1  # one SMS, where the summary costs two
+    assert events == [SlotSet("summary_unanswered", None)]  # the next time, the summary again
+
+
+def test_the_summary_is_shown_whole_when_it_is_asked_for_the_first_time_or_after_a_change():
+    dispatcher = CollectingDispatcher()
+    filled = tracker({"description": "Jalan berlubang", "place_name": "Mlati, Kab. Sleman", "category": "infrastruktur"}, requested="confirmed")
+    assert run(ActionAskConfirmed().run(dispatcher, filled, {})) == []
+    assert "Periksa laporan: Jalan berlubang" in dispatcher.messages[0]["text"]
