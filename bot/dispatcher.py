@@ -116,9 +116,12 @@ class Dispatcher:
                 conversations.setdefault(row[2].urn, []).append(row)
             slots = asyncio.Semaphore(self._concurrency)
 
+            # the leases were granted after ``asked``: for half a lease from then they are surely ours
+            fresh_until = asked + self.lease.total_seconds() / 2
+
             async def send_conversation(rows: list, in_flight: set[int]) -> int:
                 async with slots:
-                    return await self._send_in_order(rows, last_inbound, in_flight)
+                    return await self._send_in_order(rows, last_inbound, in_flight, fresh_until)
 
             in_flight = {item.id for item, _, _ in claimed}
             renewer = asyncio.create_task(self._renew_while_sending(in_flight)) if in_flight else None
@@ -151,11 +154,17 @@ class Dispatcher:
             if held < len(item_ids):
                 logger.warning("%d outbox lease(s) ran out before they were renewed", len(item_ids) - held)
 
-    async def _send_in_order(self, rows: list, last_inbound: dict, in_flight: set[int]) -> int:
-        """Send one conversation's messages in order; after a failed one, the rest wait (released)."""
+    async def _send_in_order(
+        self, rows: list, last_inbound: dict, in_flight: set[int], fresh_until: float = 0.0
+    ) -> int:
+        """Send one conversation's messages in order; after a failed one, the rest wait (released).
+
+        Until ``fresh_until`` (monotonic) the claim is young enough that its leases cannot have run
+        out; after it, each row's lease is checked and renewed before its send.
+        """
         sent = 0
         for index, (item, message, contact) in enumerate(rows):
-            if not await self._still_ours(item.id):
+            if time.monotonic() >= fresh_until and not await self._still_ours(item.id):
                 # Held up past the lease (the row may be sent by the dispatcher that took it over):
                 # this one sends nothing more of the conversation; what is still ours goes back.
                 logger.warning("outbox row %s: its lease ran out before it was sent here; left to its new claim", item.id)
@@ -188,7 +197,8 @@ class Dispatcher:
         return sent
 
     async def _still_ours(self, item_id: int) -> bool:
-        """Renew the row's lease just before its send, if this dispatcher still holds it unexpired.
+        """Renew the row's lease just before its send, if this dispatcher still holds it unexpired
+        (once the claim is no longer young: one more transaction per message only then).
 
         A batch's leases are renewed every third of the lease, but an instance held up longer
         (its threads busy, its loop stalled) would otherwise send rows another instance has taken

@@ -465,16 +465,23 @@ def place_of_codes(region_code: str | None, district_code: str | None) -> str | 
     return _readable(region, district)
 
 
+_CODE_SHAPES = {"province": r"\d{2}", "regency": r"\d{2}\.\d{2}", "district": r"\d{2}\.\d{2}\.\d{2}"}
+
+
+def _exists(code: str, level: str) -> bool:
+    return re.fullmatch(_CODE_SHAPES[level], code) is not None and get_wilayah(code) is not None
+
+
 def is_province(code: str) -> bool:
     """A Kemendagri province code that exists ("51")."""
-    return re.fullmatch(r"\d{2}", code) is not None and get_wilayah(code) is not None
+    return _exists(code, "province")
 
 
 def is_regency(code: str) -> bool:
     """A Kemendagri kab/kota code that exists ("51.71")."""
-    return re.fullmatch(r"\d{2}\.\d{2}", code) is not None and get_wilayah(code) is not None
+    return _exists(code, "regency")
 
 
 def is_district(code: str) -> bool:
     """A Kemendagri kecamatan code that exists ("51.71.01")."""
-    return re.fullmatch(r"\d{2}\.\d{2}\.\d{2}", code) is not None and get_wilayah(code) is not None
+    return _exists(code, "district")

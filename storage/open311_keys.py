@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from storage.models import Open311Key, utcnow
+from storage.models import Agency, Open311Key, utcnow
 from storage.rows import aware
 
 KEY_MARKER = "o311_"  # recognisable in a config file or a leaked log line
@@ -63,6 +63,14 @@ def agencies_of(key: Open311Key) -> list[str] | None:
 def regions_of(key: Open311Key) -> list[str] | None:
     """The Kemendagri codes (province "51", kab/kota "51.03") the key is bound to; None: anywhere."""
     return _split(key.region_codes)
+
+
+def agency_ids_of(session: Session, key: Open311Key) -> frozenset[int]:
+    """The ids of the agencies the key is bound to; empty for a key bound to none (or to codes that are gone)."""
+    codes = agencies_of(key)
+    if not codes:
+        return frozenset()
+    return frozenset(session.exec(select(Agency.id).where(col(Agency.code).in_(codes))).all())
 
 
 def _live_key_named(session: Session, name: str) -> Open311Key | None:

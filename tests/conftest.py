@@ -12,6 +12,10 @@ from sqlalchemy import Engine, create_engine, text
 from storage.db import make_engine
 from storage.migrate import upgrade
 
+# ``client`` and ``world`` of the public app, for the tests of the public page and of Open311 (a
+# module that defines its own fixture of the same name uses its own)
+pytest_plugins = ["tests.public_app_support"]
+
 # Every app a test makes needs the action endpoint's secret (bot/app.py refuses to start without
 # one); subprocesses (uvicorn --factory) inherit it. A test of the refusal unsets it.
 os.environ.setdefault("ACTIONS_TOKEN", "tests-" + uuid.uuid4().hex)

@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
-from bot import casework, filing, regions, routing, texts
+from bot import casework, filing, regions, texts
 from bot.open311 import catalog
 from bot.open311.formats import Open311Error
 from channels.urns import InvalidAddress, make_urn, record_only_urn
@@ -64,7 +64,7 @@ class PostedRequest:
     media_url: str | None = None
     anonymous: bool = False
     confidential: bool = False
-    attributes: dict[str, str] = field(default_factory=dict)
+    details: tuple[str, ...] = ()  # the answers to the service's attributes, as lines for the officers
 
 
 def _coordinate(form: dict[str, str], name: str, bound: float) -> float | None:
@@ -124,13 +124,12 @@ def parse_form(form: dict[str, str]) -> PostedRequest:
         except InvalidAddress:
             raise Open311Error(400, "email is not an e-mail address") from None
     attributes = {match.group(1): value for name, value in form.items() if (match := _ATTRIBUTE.fullmatch(name))}
-    catalog.attribute_lines(category, attributes)  # checked now: a bad answer is refused before filing
     return PostedRequest(
         service_code=category.value, description=description, address_string=address, address_id=address_id,
         lat=lat, long=long, phone=phone, email=email, media_url=_media_url(form.get("media_url")),
         anonymous=(form.get("anonymous") or "").strip().lower() in _TRUE,
         confidential=(form.get("confidential") or "").strip().lower() in _TRUE,
-        attributes=attributes,
+        details=tuple(catalog.attribute_lines(category, attributes)),  # a bad answer is refused before filing
     )
 
 
@@ -181,24 +180,13 @@ def _reporter_urn(key: Open311Key, posted: PostedRequest) -> str:
     return record_only_urn("open311", f"key-{key.id}")
 
 
-def _description(posted: PostedRequest) -> str:
-    lines = catalog.attribute_lines(catalog.category_of(posted.service_code), posted.attributes)
-    return "\n".join([posted.description, *lines])
-
-
 def file_request(
     session: Session, key: Open311Key, posted: PostedRequest, place: regions.Place | None, *, today: date
 ) -> Complaint:
-    """File the request as a complaint on channel ``open311``; 403 when it routes to an agency the key is not bound to."""
-    province = place.province_code if place else None
-    agency = routing.route(
-        session, category=posted.service_code, region_code=place.region_code if place else None, province_code=province
-    )
-    agencies = open311_keys.agencies_of(key)
-    if agencies is not None and agency.code not in agencies:
-        raise Open311Error(403, "this api_key may not file requests for the agency that handles them")
+    """File the request as a complaint on channel ``open311``; 403 when it routes to an agency the key is
+    not bound to (raised inside the transaction, so nothing of it is kept)."""
     urn = _reporter_urn(key, posted)
-    description = _description(posted)
+    description = "\n".join([posted.description, *posted.details])
     message, _ = message_store.record_inbound(
         session, urn=urn, channel=CHANNEL, provider=CHANNEL, text=description,
         attachments=[_Link(posted.media_url)] if posted.media_url else (), written_by_the_address=False,
@@ -208,7 +196,7 @@ def file_request(
         session,
         NewComplaint(
             urn=urn, channel=CHANNEL, description=description, category=posted.service_code,
-            province_code=province, region_code=place.region_code if place else None,
+            province_code=place.province_code if place else None, region_code=place.region_code if place else None,
             district_code=place.district_code if place else None,
             address=posted.address_string or (place.name if place else None),
             anonymous=posted.anonymous,
@@ -217,6 +205,9 @@ def file_request(
         ),
         today=today,
     )
+    bound = open311_keys.agency_ids_of(session, key)
+    if open311_keys.agencies_of(key) is not None and complaint.agency_id not in bound:
+        raise Open311Error(403, "this api_key may not file requests for the agency that handles them")
     if posted.phone:  # told the ticket on the address every push will reach, as a texting citizen is
         contact = session.get(ContactUrn, message.urn_id)
         casework.send_to_contacts(session, [contact], texts.filed(complaint), complaint)

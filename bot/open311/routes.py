@@ -49,7 +49,7 @@ def _key(session: Session, raw: str | None) -> Open311Key | None:
 def _reader(session: Session, key: Open311Key | None) -> Reader:
     if key is None:
         return Reader()
-    return Reader(key_id=key.id, agency_ids=updates.agency_ids_of(session, open311_keys.agencies_of(key)))
+    return Reader(key_id=key.id, agency_ids=open311_keys.agency_ids_of(session, key))
 
 
 def _answer(suffix: str, produce: Callable[[str], tuple[str, Any]]) -> Response:
@@ -203,7 +203,7 @@ async def post_update(fmt: str, request: Request) -> Response:
 
     def apply(form: dict[str, str], session: Session) -> list[dict]:
         key = _key(session, form["api_key"])
-        agency_ids = updates.agency_ids_of(session, open311_keys.agencies_of(key))
+        agency_ids = open311_keys.agency_ids_of(session, key)
         now = _now()
         update_id = updates.post_update(
             session, key, form, agency_ids, today_of=lambda complaint: casework.local_today(complaint, now)

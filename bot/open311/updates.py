@@ -22,7 +22,6 @@ from bot import casework
 from bot.casework import Actor, CaseworkError
 from bot.open311.formats import Open311Error, w3c, window
 from bot.open311.requests import MAX_RESULTS, WINDOW
-from storage import agencies as agency_store
 from storage import complaints as complaint_store
 from storage import open311_requests as store
 from storage.models import Open311Key, Status
@@ -121,10 +120,3 @@ def find_updates(session: Session, reader: Reader, params: dict[str, str], *, no
             "media_url": None,
         })
     return updates
-
-
-def agency_ids_of(session: Session, codes: list[str] | None) -> frozenset[int]:
-    """The ids of the agencies a key is bound to (none for an unbound key)."""
-    if not codes:
-        return frozenset()
-    return frozenset(agency.id for code in codes if (agency := agency_store.get_agency_by_code(session, code)) is not None)

@@ -13,12 +13,9 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from fastapi.testclient import TestClient
 
 from bot import casework, texts
-from bot.app import create_app
 from bot.casework import Actor
-from bot.config import Settings
 from channels.gsm7 import segments, to_gsm7
 from storage import complaints as complaint_store
 from storage import contacts as contact_store
@@ -30,13 +27,12 @@ from tests.casework_support import (
     CITIZEN_URN,
     OFFICER_NAME,
     PUPR_NAME,
-    build_world,
     file,
     inbound,
     outbound,
 )
+from tests.public_app_support import BASE_URL
 
-BASE_URL = "https://aduan.example.go.id"
 TODAY = datetime.now(ZoneInfo("Asia/Jakarta")).date()  # filed today: no deadline passes while the app runs
 DESCRIPTION = "Jalan berlubang besar di depan pasar Mlati"
 ADDRESS = "Jl. Kebon Agung km 3"
@@ -45,19 +41,6 @@ REPLY = "Tim kami akan menambal lubang pada hari Senin."
 CITIZEN_WORDS = "Lubangnya di depan rumah saya nomor 12"
 WHATSAPP_URN = "sim-whatsapp:+6285600001111"
 TELEGRAM_URN = "sim-telegram:555001"
-
-
-@pytest.fixture
-def client(sqlite_url):
-    settings = Settings(DATABASE_URL=sqlite_url, RASA_URL="http://127.0.0.1:9", RASA_TOKEN="t", PUBLIC_BASE_URL=BASE_URL)
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture
-def world(client, store):
-    with session_scope(store) as session:
-        return build_world(session)
 
 
 def filed(store, urn: str = CITIZEN_URN, **overrides) -> str:

@@ -1,5 +1,5 @@
-"""What the Open311 server's tests share: the app on a migrated SQLite store, the pilot world
-(PUPR and DLH of Kab. Sleman), keys, and a parser of XML answers that keeps element order."""
+"""What the Open311 server's tests share: the public app and the pilot world (PUPR and DLH of
+Kab. Sleman, tests/public_app_support.py), keys, and a parser of XML answers that keeps element order."""
 
 from __future__ import annotations
 
@@ -7,29 +7,11 @@ from dataclasses import dataclass
 from xml.etree import ElementTree
 
 import pytest
-from fastapi.testclient import TestClient
 
-from bot.app import create_app
-from bot.config import Settings
 from storage import open311_keys
 from storage.db import session_scope
-from tests.casework_support import World, build_world
 
-BASE_URL = "https://aduan.example.go.id"
 ROOT = "/open311/v2"
-
-
-@pytest.fixture
-def client(sqlite_url):
-    settings = Settings(DATABASE_URL=sqlite_url, RASA_URL="http://127.0.0.1:9", RASA_TOKEN="t", PUBLIC_BASE_URL=BASE_URL)
-    with TestClient(create_app(settings)) as client:
-        yield client
-
-
-@pytest.fixture
-def world(client, store) -> World:
-    with session_scope(store) as session:
-        return build_world(session)
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,9 @@ from storage import open311_keys
 from storage.db import session_scope
 from storage.models import NATIONAL_QUEUE_CODE, Agency, Complaint, Message
 from storage.tickets import format_ticket
-from tests.bot.open311.conftest import BASE_URL, ROOT, children, post, xml
+from tests.bot.open311.conftest import ROOT, children, post, xml
 from tests.casework_support import file
+from tests.public_app_support import BASE_URL
 
 REQUEST_ELEMENTS = [
     "service_request_id", "status", "status_notes", "service_name", "service_code", "description",
