@@ -26,6 +26,7 @@ from storage import messages as message_store
 from storage import officers as officer_store
 from storage import outbox as outbox_store
 from storage import pushes as push_store
+from storage.redaction import public_text
 from storage.models import (
     Agency,
     Citizen,
@@ -40,6 +41,9 @@ from storage.models import (
     utcnow,
 )
 
+# whose status notes are published (masked) with the status: the agency's. A citizen's own words
+# (a dispute) and the clock's are not.
+PUBLIC_NOTE_ACTORS = frozenset({"officer", "integration"})
 CONFIRMATION_DAYS = 14  # a citizen may dispute "selesai" this long; then it closes by itself
 THREAD_INTENTS = {
     "status": "EXTERNAL_status_changed",
@@ -260,10 +264,20 @@ def announce_new_complaint(session: Session, complaint: Complaint) -> int:
 # ---------------------------------------------------------------- status
 
 
+def public_note(note: str | None, actor: Actor) -> str | None:
+    """What a public read shows of a status change's note: the agency's notes, masked; None otherwise."""
+    return public_text(note) if note and actor.kind in PUBLIC_NOTE_ACTORS else None
+
+
 def change_status(
     session: Session, complaint: Complaint, new_status: str, *, actor: Actor, note: str | None, today: date
 ) -> Complaint:
-    """An officer's status change, with its deadlines, its event and the push to the citizen."""
+    """An officer's status change, with its deadlines, its event and the push to the citizen.
+
+    ``note`` is public: it goes to the citizen and, masked of personal data, on the complaint's
+    public page and keyless Open311 reads beside the status (the reason of a ``ditolak``, what was
+    done for ``selesai``). A message for the citizen alone is ``reply_to_citizen``.
+    """
     note = (note or "").strip() or None
     complaint = _lock(session, complaint, actor)  # a change at the same moment waits; we see its result
     old = complaint.status
@@ -287,14 +301,19 @@ def change_status(
         complaint.closed_at = now
     complaint.status = new_status
     _touch(session, complaint)
-    _event(session, complaint, "status", actor, note, from_status=old, to_status=new_status)
+    # the note goes to the citizen as written; the public reads show it masked (bot/public_page.py, Open311)
+    public = public_note(note, actor)
+    _event(session, complaint, "status", actor, note, public_note=public, from_status=old, to_status=new_status)
     kind = "resolution" if new_status == Status.selesai.value else "status"
     push_to_citizen(session, complaint, kind, lambda language: texts.status_push(complaint, agency, note, language))
     return complaint
 
 
 def reply_to_citizen(session: Session, complaint: Complaint, *, actor: Actor, text: str) -> Complaint:
-    """An officer's message to the reporter, through the bot: the officer never sees the address."""
+    """An officer's message to the reporter, through the bot: the officer never sees the address.
+
+    Private: the citizen and the agency's officers read it, never a public read.
+    """
     text = (text or "").strip()
     if not text:
         raise CaseworkError("empty", desk_texts.empty_reply())

@@ -37,6 +37,7 @@ HELP = (
     "/balas <tiket> <pesan> - pesan ke pelapor (atau balas langsung notifikasi laporan baru / jawaban pelapor)\n"
     "/status <tiket> <diteruskan|diproses|selesai|ditolak> [catatan]\n"
     "/alihkan <tiket> <kode instansi> [catatan]\n"
+    "Catatan /status tampil publik; pesan /balas hanya untuk pelapor.\n"
     "Lewat SMS, atasan dan admin menambahkan PIN di akhir perintah: /daftar PIN 123456"
 )
 
@@ -182,19 +183,27 @@ def same_agency(agency: Agency) -> str:
 
 
 # A reporter filed through Open311 without a phone number has no channel: what they are "told"
-# is recorded, and read through Open311 and the public page.
-_NOT_REACHABLE = "Pelapor tidak punya nomor (lewat Open311): tercatat dan tampil di halaman publik laporan."
+# is recorded and read back by the integration that filed it (with its key), never by the public.
+_NOT_REACHABLE = "Pelapor tidak punya nomor (lewat Open311): tercatat untuk sistem pengirimnya."
 
 
-def status_changed(complaint: Complaint, reached: bool = True) -> str:
+PUBLIC_NOTE_SHOWN = 120  # of the public note, quoted back to the officer (an SMS officer pays per segment)
+
+
+def status_changed(complaint: Complaint, reached: bool = True, public_note: str | None = None) -> str:
+    """The answer to a status change; with a note, the officer reads what the public will see of it."""
     told = "Pelapor sudah diberi tahu." if reached else _NOT_REACHABLE
-    return f"Tiket {_t(complaint)} kini {STATUS_WORDS[complaint.status]}. {told}"
+    text = f"Tiket {_t(complaint)} kini {STATUS_WORDS[complaint.status]}. {told}"
+    if public_note:
+        shown = public_note if len(public_note) <= PUBLIC_NOTE_SHOWN else public_note[: PUBLIC_NOTE_SHOWN - 1] + "…"
+        text += f"\nCatatan ini PUBLIK (tampil di halaman tiket, data pribadi disamarkan): {shown}"
+    return text
 
 
 def reply_sent(complaint: Complaint, reached: bool = True) -> str:
     if not reached:
         return f"Pesan Anda untuk pelapor {_t(complaint)} dicatat. {_NOT_REACHABLE}"
-    return f"Pesan Anda untuk pelapor {_t(complaint)} sudah dikirim."
+    return f"Pesan Anda untuk pelapor {_t(complaint)} sudah dikirim (hanya untuk pelapor, tidak dipublikasikan)."
 
 
 def rerouted(complaint: Complaint, target: Agency, reached: bool = True) -> str:

@@ -225,10 +225,11 @@ def _status(session: Session, request: Request, complaint: Complaint, rest: str)
     status = STATUS_ALIASES.get(word.lower())
     if status is None:
         raise CaseworkError("unknown_status", desk_texts.unknown_status(word) if word else desk_texts.usage("status"))
-    casework.change_status(
-        session, complaint, status, actor=Actor.of(request.officer), note=note, today=_today(complaint, request.now)
+    actor = Actor.of(request.officer)
+    casework.change_status(session, complaint, status, actor=actor, note=note, today=_today(complaint, request.now))
+    return desk_texts.status_changed(
+        complaint, casework.reporter_reachable(session, complaint), casework.public_note(note.strip(), actor)
     )
-    return desk_texts.status_changed(complaint, casework.reporter_reachable(session, complaint))
 
 
 def _reroute(session: Session, request: Request, complaint: Complaint, rest: str) -> str:

@@ -1,12 +1,16 @@
-"""The public page of a complaint, ``GET /t/{ticket}``, and the link to it in chat pushes (issue #15).
+"""The public page of a complaint, ``GET /t/{ticket}``, and the link to it in chat pushes (issues #15, #26).
 
 Anyone who has the ticket may read the page, so it shows what the agency did and nothing about
 who reported or what they wrote: the ticket, the status, the agency, the place in words (the
 kecamatan and kab/kota from the codes, never the free address, which may be a house), the
-category, the filing date, the dated status changes and the officers' replies (their text only,
-never the officer's name). Never the reporter's address or name, the description, the citizen's
-messages or the notes of status changes (a citizen's own notes are among them). A confidential
-(``rahasia``) complaint is never published: its page says only that it exists and its status.
+category, the filing date and the dated status changes, each with its **public note** (the
+reason of a ``ditolak``, what was done for ``selesai``), masked of personal data when the
+officer wrote it (bot/casework.py ``public_note``; the officer is told the note is public).
+
+Never: a reply to the citizen (written to one person, it may name them, their street, their
+child's school: private to the citizen and the officers), the reporter's address or name, the
+description, the citizen's messages, a citizen's own notes. A confidential (``rahasia``)
+complaint answers exactly as an unknown ticket does (404), so a guessed ticket tells nothing.
 
 Indonesian first; English with ``?lang=en`` or a browser that prefers it. Texts come from the
 Babel catalogs (bot/locale/) and are handed to the templates (bot/templates/) already translated.
@@ -34,10 +38,9 @@ from storage.rows import aware
 from storage.tickets import InvalidTicket, format_ticket, parse_ticket
 
 PATH = texts.PAGE_PATH
-# The kinds of event the page tells: filing and status changes (their statuses and dates only),
-# and officers' replies (their text). Citizen replies, feedback, reroutes and breaches are not public.
+# The kinds of event the page tells: filing and status changes (their statuses, dates and public
+# notes). Replies to the citizen, citizen replies, feedback, reroutes and breaches are not public.
 _STATUS_KINDS = ("filed", "status")
-_REPLY_KIND = "reply"
 
 # Per-citizen pages: kept out of search engines, cached briefly; no script, nothing fetched.
 PAGE_HEADERS = {
@@ -69,38 +72,30 @@ class StatusChange:
     when: str
     from_status: str | None  # None: the filing
     to_status: str
-
-
-@dataclass(frozen=True)
-class AgencyReply:
-    when: str
-    text: str
+    note: str | None = None  # the public note, masked when it was written
 
 
 @dataclass(frozen=True)
 class TicketPage:
     ticket: str  # 1234-5678
     status: str
-    confidential: bool
-    agency: str | None = None  # None on a confidential complaint, as every field below
-    place: str | None = None
-    category: str | None = None
-    filed: str | None = None
+    agency: str
+    place: str | None
+    category: str
+    filed: str
     history: tuple[StatusChange, ...] = ()
-    replies: tuple[AgencyReply, ...] = ()
 
 
 def build_page(session: Session, ticket: str, language: str) -> TicketPage | None:
-    """What the page of this ticket (8 digits) shows, or None when there is no such complaint."""
+    """What the page of this ticket (8 digits) shows, or None when there is no such complaint to publish."""
     found = public_history.complaint_with_agency(session, ticket)
     if found is None:
         return None
     complaint, agency = found
-    status = texts.status_label(complaint.status, language)
     if complaint.confidential:
-        return TicketPage(ticket=format_ticket(complaint.ticket), status=status, confidential=True)
-    events = public_history.events_of_kinds(session, complaint.id, (*_STATUS_KINDS, _REPLY_KIND))
-    return _full_page(complaint, agency, events, status, language)
+        return None  # as unknown: that a confidential complaint exists is not public either
+    events = public_history.events_of_kinds(session, complaint.id, _STATUS_KINDS)
+    return _full_page(complaint, agency, events, texts.status_label(complaint.status, language), language)
 
 
 def _full_page(
@@ -114,25 +109,19 @@ def _full_page(
             when=when(event),
             from_status=texts.status_label(event.from_status, language) if event.from_status else None,
             to_status=texts.status_label(event.to_status, language),
+            note=event.public_note,
         )
         for event in events
         if event.kind in _STATUS_KINDS and event.to_status
     )
-    replies = tuple(
-        AgencyReply(when=when(event), text=event.note)
-        for event in events
-        if event.kind == _REPLY_KIND and event.actor_type == "officer" and event.note
-    )
     return TicketPage(
         ticket=format_ticket(complaint.ticket),
         status=status,
-        confidential=False,
         agency=agency.name,
         place=regions.place_of_codes(complaint.region_code, complaint.district_code),
         category=categories.label(complaint.category, language),
         filed=when(complaint),
         history=history,
-        replies=replies,
     )
 
 
@@ -147,9 +136,9 @@ def _labels(language: str) -> dict[str, str]:
         "filed": _("Tanggal lapor"),
         "history": _("Riwayat status"),
         "filed_event": _("Laporan diterima"),
-        "replies": _("Balasan instansi"),
-        "confidential": _("Laporan ini dirahasiakan atas permintaan pelapor: hanya statusnya yang ditampilkan."),
-        "privacy": _("Identitas pelapor dan isi laporan tidak ditampilkan di halaman ini."),
+        "privacy": _(
+            "Identitas pelapor, isi laporan dan pesan instansi kepada pelapor tidak ditampilkan di halaman ini."
+        ),
     }
 
 

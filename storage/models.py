@@ -311,7 +311,9 @@ class ComplaintEvent(SQLModel, table=True):
     actor_open311_key_id: int | None = Field(default=None, foreign_key="open311_key.id")  # an integration's update
     external_update_id: str | None = Field(default=None, max_length=64)  # that integration's own id for it
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    created_at: datetime = Field(default_factory=utcnow)
+    # a status change's note as the public reads it (masked when written); None: nothing public
+    public_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, index=True)  # keyless Open311 reads filter on it
 
 
 class Message(SQLModel, table=True):

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_
+from sqlalchemy import func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -109,6 +109,19 @@ def events_of(session: Session, complaint_ids: Collection[int], kinds: Collectio
             .order_by(col(ComplaintEvent.id))
         ).all()
     )
+
+
+def latest_status_events(session: Session, complaint_ids: Collection[int]) -> dict[int, ComplaintEvent]:
+    """The newest status change of each of these complaints (what its ``status_notes`` explain)."""
+    if not complaint_ids:
+        return {}
+    newest = (
+        select(func.max(ComplaintEvent.id))
+        .where(col(ComplaintEvent.complaint_id).in_(sorted(complaint_ids)), ComplaintEvent.kind == "status")
+        .group_by(col(ComplaintEvent.complaint_id))
+    )
+    rows = session.exec(select(ComplaintEvent).where(col(ComplaintEvent.id).in_(newest))).all()
+    return {event.complaint_id: event for event in rows}
 
 
 def updates_between(

@@ -10,6 +10,8 @@ the "To" number), and an anonymous reporter's number must not reach an admin scr
 
 from __future__ import annotations
 
+import re
+
 from lokal.samaran import Samaran
 from lokal.samaran.logging import SamaranFilter
 
@@ -21,6 +23,20 @@ def redact(text: str) -> str:
     """``text`` with every phone number (and other personal data) masked."""
     # an instance keeps a vault and is not thread-safe: one per call (store work runs on worker threads)
     return Samaran(mode=MODE).mask(text).text
+
+
+# Samaran masks a name after a cue ("Bu Sri", "Pak Budi") but leaves an initial ("Bu S.", "Pak B"),
+# which in a published note next to a place names a neighbour well enough
+_INITIAL_AFTER_CUE = re.compile(
+    r"\b(?P<cue>(?:Bapak|Pak|Ibu|Bu|Sdr|Sdri|Saudara|Saudari|Mas|Mbak|Bang|Kak|Dik|Mr|Mrs|Ms)\.?)\s+[A-Z]\b\.?",
+    re.IGNORECASE,
+)
+
+
+def public_text(text: str) -> str:
+    """``text`` as a public read may show it (a status change's note): personal data masked, initials too."""
+    masked = redact(text)
+    return _INITIAL_AFTER_CUE.sub(lambda m: f"{m.group('cue')} [NAME]", masked)
 
 
 def error_text(error: str | None, limit: int = ERROR_LIMIT) -> str | None:

@@ -82,6 +82,9 @@ class EventPublic(BaseModel):
     actor_type: str
     actor_officer_id: int | None
     note: str | None
+    public_note: str | None = Field(
+        default=None, description="what public reads (the ticket page, keyless Open311) show of the note: masked"
+    )
     created_at: datetime
 
 
@@ -132,11 +135,19 @@ class ComplaintPage(BaseModel):
 
 class StatusChange(BaseModel):
     status: Literal["diteruskan", "diproses", "selesai", "ditolak"]
-    note: StoredText | None = Field(default=None, max_length=1000, description="required for ditolak: the reason")
+    note: StoredText | None = Field(
+        default=None, max_length=1000,
+        description="PUBLIC: sent to the citizen and shown, masked of personal data, on the ticket's public page "
+        "and in Open311 beside the status (required for ditolak: the reason). A message for the citizen alone "
+        "is a reply.",
+    )
 
 
 class Reply(BaseModel):
-    text: StoredText = Field(min_length=1, max_length=1000)
+    text: StoredText = Field(
+        min_length=1, max_length=1000,
+        description="private: relayed to the citizen; read by the citizen and the agency's officers, never published",
+    )
 
 
 class Reroute(BaseModel):
@@ -196,6 +207,7 @@ def complaint_detail(session: Session, complaint: Complaint) -> ComplaintPublic:
                 actor_type=e.actor_type,
                 actor_officer_id=e.actor_officer_id,
                 note=e.note,
+                public_note=e.public_note,
                 created_at=e.created_at,
             )
             for e in complaint_store.complaint_history(session, complaint.id)

@@ -7,10 +7,13 @@ way of writing it is accepted back. Statuses are ``open`` (diterima, diteruskan,
 
 Public reads (no ``api_key``) show what the public page (bot/public_page.py) shows and nothing
 more: the category, the status, the agency, the place in words from its Kemendagri codes (the
-kecamatan and kab/kota, never the free address, which may be a house), the dates. Never the
-description, the pin or the media, which are the reporter's, and never a confidential complaint.
-A key reads in full (without any reporter data still) the complaints it filed and those of the
-agencies it is bound to: an integration reads back what it sent, a back office its own queue.
+kecamatan and kab/kota, never the free address, which may be a house), the dates, and the public
+note of each status change, masked (``status_notes``: the status and the note that explains it,
+as GeoReport v2 means it). Never the description, the pin or the media, which are the
+reporter's, never a reply to the citizen (private), and never a confidential complaint (as if
+unknown). A key reads in full (without any reporter data still) the complaints it filed and
+those of the agencies it is bound to: an integration reads back what it sent and what the agency
+wrote to its reporter, a back office its own queue.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ MAX_IDS = 200  # service_request_id=a,b,c: more than this in one call is refused
 CLOSED = frozenset({Status.selesai.value, Status.ditutup.value, Status.ditolak.value})
 _BY_OPEN311_STATUS = {"open": deadlines.OPEN, "closed": CLOSED}
 _HISTORY_KINDS = ("filed", "status", "reply")
-_PUBLIC_ACTORS = ("officer", "integration")  # whose replies are public (the citizen's are not)
+_AGENCY_ACTORS = ("officer", "integration")  # whose notes and replies a reader may see (the citizen's: never)
 
 
 def open311_status(status: str) -> str:
@@ -110,31 +113,52 @@ def _expected(complaint: Complaint) -> str | None:
     return end_of_day(due, complaint.province_code)
 
 
+def shown_note(event, full: bool) -> str | None:
+    """What a reader sees of an event's note: the public one masked; a full reader the agency's own words.
+
+    A reply to the citizen is private: only a full reader (the agency's key, or the key that filed
+    for that reporter) sees it. Citizens' own words are nobody's here.
+    """
+    if event.actor_type not in _AGENCY_ACTORS:
+        return None
+    if full:
+        return event.note
+    return event.public_note if event.kind == "status" else None
+
+
 def _history(complaint: Complaint, events, full: bool) -> list[dict]:
     history = []
     for event in events:
-        if event.kind == "reply" and event.actor_type not in _PUBLIC_ACTORS:
+        if event.kind == "reply" and (not full or event.actor_type not in _AGENCY_ACTORS):
             continue
-        entry = {
+        history.append({
             "datetime": w3c(event.created_at, complaint.province_code),
             "kind": event.kind,
             "status": event.to_status,
-            "note": event.note if event.kind == "reply" or (full and event.actor_type in _PUBLIC_ACTORS) else None,
-        }
-        history.append(entry)
+            "note": shown_note(event, full),
+        })
     return history
+
+
+def status_notes(complaint: Complaint, latest_status, full: bool) -> str:
+    """The status in words, with the note of the change that set it when there is one to show."""
+    label = texts.status_label(complaint.status)
+    note = shown_note(latest_status, full) if latest_status is not None else None
+    if note and latest_status.to_status == complaint.status:
+        return f"{label}: {note}"
+    return label
 
 
 def as_request(
     complaint: Complaint, agency: Agency, *, full: bool, media_url: str | None = None,
-    events=None, extensions: bool = False,
+    events=None, extensions: bool = False, latest_status=None,
 ) -> dict:
     """One service request in the spec's element order (``full``: the reader's own, with what was written)."""
     place = regions.place_of_codes(complaint.region_code, complaint.district_code)
     shown = {
         "service_request_id": format_ticket(complaint.ticket),
         "status": open311_status(complaint.status),
-        "status_notes": texts.status_label(complaint.status),
+        "status_notes": status_notes(complaint, latest_status, full),
         "service_name": categories.label(complaint.category),
         "service_code": complaint.category,
         "description": complaint.description if full else None,
@@ -161,22 +185,24 @@ def as_request(
 # ---------------------------------------------------------------- GET requests
 
 
-def _full_for(reader: Reader, complaint: Complaint) -> bool:
+def full_for(reader: Reader, complaint: Complaint) -> bool:
     filed_by_reader = reader.key_id is not None and complaint.open311_key_id == reader.key_id
     return filed_by_reader or complaint.agency_id in reader.agency_ids
 
 
 def shown_requests(session: Session, rows: list[tuple[Complaint, Agency]], reader: Reader, extensions: bool) -> list[dict]:
-    full_ids = [complaint.id for complaint, _ in rows if _full_for(reader, complaint)]
+    full_ids = [complaint.id for complaint, _ in rows if full_for(reader, complaint)]
     links = store.links_of(session, full_ids)
+    ids = [complaint.id for complaint, _ in rows]
+    latest = store.latest_status_events(session, ids)
     events_by: dict[int, list] = {}
     if extensions:
-        for event in store.events_of(session, [complaint.id for complaint, _ in rows], _HISTORY_KINDS):
+        for event in store.events_of(session, ids, _HISTORY_KINDS):
             events_by.setdefault(event.complaint_id, []).append(event)
     return [
         as_request(
-            complaint, agency, full=_full_for(reader, complaint), media_url=links.get(complaint.id),
-            events=events_by.get(complaint.id), extensions=extensions,
+            complaint, agency, full=full_for(reader, complaint), media_url=links.get(complaint.id),
+            events=events_by.get(complaint.id), extensions=extensions, latest_status=latest.get(complaint.id),
         )
         for complaint, agency in rows
     ]

@@ -7,9 +7,10 @@ rejection, the citizen told on their channel, the event recorded with the integr
 actor. Only a key bound to agencies may post, and only on those agencies' complaints. An update
 posted again with the same ``update_id`` (a retry) is answered with the first one's id and applied once.
 
-``GET`` lists the public updates of a window (status changes, and the agencies' replies), oldest
-first: what the public page shows, with the notes of the agencies' own status changes for the
-complaints of a key's agencies.
+``GET`` lists the updates of a window, oldest first. Without a key: the status changes with their
+public notes (masked), what the public page shows; never a reply to the citizen, which is private.
+With a key, for the complaints it reads in full (those it filed, those of its agencies): also the
+agencies' replies and the notes as written.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlmodel import Session
 from bot import casework
 from bot.casework import Actor, CaseworkError
 from bot.open311.formats import Open311Error, w3c, window
-from bot.open311.requests import MAX_RESULTS, WINDOW
+from bot.open311.requests import MAX_RESULTS, WINDOW, full_for, shown_note
 from storage import complaints as complaint_store
 from storage import open311_requests as store
 from storage.models import Open311Key, Status
@@ -54,7 +55,7 @@ FROM_STATUS = {
     Status.ditutup.value: "closed",
     Status.ditolak.value: "no_further_action",
 }
-_PUBLIC_ACTORS = ("officer", "integration")
+_AGENCY_ACTORS = ("officer", "integration")
 
 
 def post_update(session: Session, key: Open311Key, form: dict[str, str], agency_ids: frozenset[int], *, today_of) -> str:
@@ -99,24 +100,24 @@ def post_update(session: Session, key: Open311Key, form: dict[str, str], agency_
 
 
 def find_updates(session: Session, reader: Reader, params: dict[str, str], *, now: datetime) -> list[dict]:
-    """``GET servicerequestupdates``: the window's public updates, oldest first, at most 1,000."""
+    """``GET servicerequestupdates``: the window's updates the reader may see, oldest first, at most 1,000."""
     start, end = window(params.get("start_date"), params.get("end_date"), now=now, span=WINDOW)
+    keyless = reader.key_id is None and not reader.agency_ids
     rows = store.updates_between(
-        session, reader, start=start, end=end, kinds=("status", "reply"), actor_types=_PUBLIC_ACTORS + ("citizen", "system"),
-        limit=MAX_RESULTS,
+        session, reader, start=start, end=end, kinds=("status",) if keyless else ("status", "reply"),
+        actor_types=_AGENCY_ACTORS + ("citizen", "system"), limit=MAX_RESULTS,
     )
     updates = []
     for event, complaint, status in rows:
-        if event.kind == "reply" and event.actor_type not in _PUBLIC_ACTORS:
-            continue
-        own = complaint.agency_id in reader.agency_ids
-        note = event.note if event.kind == "reply" or (own and event.actor_type in _PUBLIC_ACTORS) else None
+        full = full_for(reader, complaint)
+        if event.kind == "reply" and (not full or event.actor_type not in _AGENCY_ACTORS):
+            continue  # private: the citizen's and the agency's
         updates.append({
             "update_id": str(event.id),
             "service_request_id": format_ticket(complaint.ticket),
             "status": FROM_STATUS.get(status or Status.diterima.value, "open"),
             "updated_datetime": w3c(event.created_at, complaint.province_code),
-            "description": note,
+            "description": shown_note(event, full),
             "media_url": None,
         })
     return updates

@@ -143,8 +143,11 @@ def test_an_officer_takes_a_complaint_through_its_statuses(store, world):
     complaint = filed(store)
     d = format_ticket(complaint.ticket)
     assert say(store, PUPR_OFFICER_URN, f"/status {d} diteruskan").endswith("kini DITERUSKAN. Pelapor sudah diberi tahu.")
-    assert say(store, PUPR_OFFICER_URN_2, f"/status {d} proses Tim sudah dijadwalkan").endswith("kini DIPROSES. Pelapor sudah diberi tahu.")
-    assert say(store, PUPR_OFFICER_URN, f"/status {d} selesai Lubang sudah ditambal").endswith("kini SELESAI. Pelapor sudah diberi tahu.")
+    assert say(store, PUPR_OFFICER_URN_2, f"/status {d} proses Tim sudah dijadwalkan").endswith(
+        "kini DIPROSES. Pelapor sudah diberi tahu.\nCatatan ini PUBLIK (tampil di halaman tiket, data pribadi disamarkan): "
+        "Tim sudah dijadwalkan"
+    )
+    assert "kini SELESAI. Pelapor sudah diberi tahu." in say(store, PUPR_OFFICER_URN, f"/status {d} selesai Lubang sudah ditambal")
     with session_scope(store) as session:
         history = events(session, complaint.id)
         assert [(e.kind, e.from_status, e.to_status, e.actor_type, e.actor_officer_id, e.note) for e in history] == [
@@ -310,7 +313,7 @@ def test_balas_sends_the_officers_message_to_the_reporter(store, world):
     complaint = filed(store)
     d = format_ticket(complaint.ticket)
     answer = say(store, PUPR_OFFICER_URN, f"/balas {d} Tim kami akan survei besok pagi")
-    assert answer == f"Pesan Anda untuk pelapor {d} sudah dikirim."
+    assert answer == f"Pesan Anda untuk pelapor {d} sudah dikirim (hanya untuk pelapor, tidak dipublikasikan)."
     text = citizen_text(store)
     assert "Tim kami akan survei besok pagi" in text and d in text and PUPR_NAME in text
     event = last_event(store, complaint)
@@ -333,7 +336,7 @@ def test_balas_with_a_message_that_starts_with_a_number(store, world):
     complaint = filed(store)
     d = format_ticket(complaint.ticket)
     answer = say(store, PUPR_OFFICER_URN, f"/balas {d} 2 petugas sudah ke lokasi")
-    assert answer == f"Pesan Anda untuk pelapor {d} sudah dikirim."
+    assert answer == f"Pesan Anda untuk pelapor {d} sudah dikirim (hanya untuk pelapor, tidak dipublikasikan)."
     assert last_event(store, complaint).note == "2 petugas sudah ke lokasi"
 
 
@@ -341,7 +344,7 @@ def test_a_plain_reply_to_a_notification_goes_to_the_reporter(store, world):
     complaint = filed(store)
     notification = notification_of(store, PUPR_OFFICER_URN, complaint)
     answer = say(store, PUPR_OFFICER_URN, "Baik, kami cek besok pagi", reply_to_id=notification)
-    assert answer == f"Pesan Anda untuk pelapor {format_ticket(complaint.ticket)} sudah dikirim."
+    assert answer == f"Pesan Anda untuk pelapor {format_ticket(complaint.ticket)} sudah dikirim (hanya untuk pelapor, tidak dipublikasikan)."
     assert "Baik, kami cek besok pagi" in citizen_text(store)
     event = last_event(store, complaint)
     assert (event.kind, event.actor_officer_id, event.note) == ("reply", world.pupr_officer_id, "Baik, kami cek besok pagi")
@@ -478,7 +481,7 @@ def test_an_admin_may_act_on_every_agencys_complaints(store, world):
     d = format_ticket(complaint.ticket)
     assert DESCRIPTION in say(store, NATIONAL_ADMIN_URN, f"/tiket {d}")
     assert say(store, NATIONAL_ADMIN_URN, f"/status {d} diteruskan").endswith("kini DITERUSKAN. Pelapor sudah diberi tahu.")
-    assert say(store, NATIONAL_ADMIN_URN, f"/balas {d} Sudah kami teruskan").endswith("sudah dikirim.")
+    assert say(store, NATIONAL_ADMIN_URN, f"/balas {d} Sudah kami teruskan").endswith("sudah dikirim (hanya untuk pelapor, tidak dipublikasikan).")
     with session_scope(store) as session:
         history = events(session, complaint.id)
     assert [(e.kind, e.actor_type, e.actor_officer_id) for e in history[1:]] == [

@@ -146,7 +146,7 @@ def test_a_pin_typed_in_a_message_is_neither_stored_nor_relayed(store, world):
     complaint = filed(store)
     d = format_ticket(complaint.ticket)
     answer = say(store, SUPERVISOR_SMS, f"/balas {d} Tim kami datang besok PIN {PIN}")
-    assert answer == f"Pesan Anda untuk pelapor {d} sudah dikirim."
+    assert answer == f"Pesan Anda untuk pelapor {d} sudah dikirim (hanya untuk pelapor, tidak dipublikasikan)."
     with session_scope(store) as session:
         stored = session.exec(select(Message.text).where(col(Message.text).contains(PIN))).all()
         assert stored == []

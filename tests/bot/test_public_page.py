@@ -1,10 +1,11 @@
-"""The public page of a complaint, GET /t/{ticket}, and its link in chat pushes (issue #15).
+"""The public page of a complaint, GET /t/{ticket}, and its link in chat pushes (issues #15, #26).
 
-The page shows what the agency did (status, agency, place in words, category, dated status
-changes, officers' replies) and nothing about the reporter: not the address, the name, the
-description, the free address text or anything the citizen wrote. A confidential complaint shows
-only that it exists and its status. WhatsApp and Telegram pushes end with the page's link; SMS
-pushes do not, and stay one segment.
+What each reader sees: the public (anyone with the ticket) reads the status, agency, place in
+words, category and the dated status changes with their public notes, masked; never a reply to
+the citizen (private: the citizen and the officers), nothing about the reporter (address, name,
+description, free address, anything the citizen wrote). A confidential complaint answers as an
+unknown ticket does. WhatsApp and Telegram pushes end with the page's link; SMS pushes do not,
+and stay one segment.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ DESCRIPTION = "Jalan berlubang besar di depan pasar Mlati"
 ADDRESS = "Jl. Kebon Agung km 3"
 PLACE = "Mlati, Kab. Sleman (Daerah Istimewa Yogyakarta)"  # kecamatan 34.04.06 in words
 REPLY = "Tim kami akan menambal lubang pada hari Senin."
+PRIVATE_REPLY = "Petugas kami akan menemui Bu S. di Gang M. 7 besok pagi"  # written to one citizen
+REJECTION = "Di luar kewenangan, diteruskan ke BBPJN"
 CITIZEN_WORDS = "Lubangnya di depan rumah saya nomor 12"
 WHATSAPP_URN = "sim-whatsapp:+6285600001111"
 TELEGRAM_URN = "sim-telegram:555001"
@@ -94,10 +97,9 @@ def page_url(ticket: str) -> str:
 # ---------------------------------------------------------------- the page
 
 
-def test_a_filed_complaint_shows_ticket_status_agency_place_category_history_and_the_officers_reply(client, store, world):
+def test_a_filed_complaint_shows_ticket_status_agency_place_category_and_history(client, store, world):
     ticket = filed(store)
     change_status(store, world, ticket, "diteruskan")
-    reply(store, world, ticket)
     # 17.30 UTC is half past midnight the next day in Sleman (WIB)
     date_events(store, ticket, "status", datetime(2026, 12, 1, 17, 30, tzinfo=timezone.utc))
 
@@ -111,8 +113,54 @@ def test_a_filed_complaint_shows_ticket_status_agency_place_category_history_and
     assert PUPR_NAME in page and PLACE in page and "Jalan &amp; fasilitas umum" in page
     assert "DITERIMA, menunggu verifikasi &rarr; <strong>DITERUSKAN ke instansi</strong>" in page
     assert "2 Des 2026 00.30 WIB" in page
-    assert REPLY in page
     assert "<script" not in page.lower()
+
+
+def test_a_reply_to_the_citizen_is_private_and_never_on_the_page(client, store, world):
+    ticket = filed(store)
+    change_status(store, world, ticket, "diteruskan")
+    reply(store, world, ticket, PRIVATE_REPLY)
+    reply(store, world, ticket)
+
+    page = client.get(f"/t/{ticket}").text
+
+    assert "DITERUSKAN ke instansi" in page
+    for private in (PRIVATE_REPLY, "Gang M. 7", REPLY):
+        assert private not in page, private
+    assert PRIVATE_REPLY in pushes_to(store, CITIZEN_URN)[-2]  # the citizen has it
+
+
+def test_the_public_note_of_a_status_change_is_on_the_page(client, store, world):
+    ticket = filed(store)
+    change_status(store, world, ticket, "ditolak", note=REJECTION)
+    page = client.get(f"/t/{ticket}").text
+    assert "DITOLAK" in page and REJECTION in page
+
+
+def test_personal_data_in_a_public_note_is_masked_on_the_page_and_not_for_the_citizen(client, store, world):
+    ticket = filed(store)
+    change_status(store, world, ticket, "diteruskan")
+    note = "Sudah ditambal. Hubungi Pak Budi Santoso 081299887766, atau Bu S. di kantor desa"
+    change_status(store, world, ticket, "selesai", note=note)
+
+    page = client.get(f"/t/{ticket}").text
+
+    assert "Sudah ditambal." in page
+    for private in ("Budi", "081299887766", "Bu S."):
+        assert private not in page, private
+    assert any("Budi Santoso" in push for push in pushes_to(store, CITIZEN_URN))  # the citizen reads it as written
+
+
+def test_a_note_written_before_notes_were_public_stays_private(client, store, world):
+    ticket = filed(store)
+    change_status(store, world, ticket, "ditolak", note=REJECTION)
+    with session_scope(store) as session:  # as migration 0012 left the notes written before it
+        complaint = complaint_store.get_complaint(session, ticket)
+        for event in complaint_store.complaint_history(session, complaint.id):
+            event.public_note = None
+            session.add(event)
+    page = client.get(f"/t/{ticket}").text
+    assert "DITOLAK" in page and REJECTION not in page
 
 
 def test_the_page_shows_nothing_of_the_reporter_nor_what_the_citizen_wrote(client, store, world):
@@ -127,33 +175,36 @@ def test_the_page_shows_nothing_of_the_reporter_nor_what_the_citizen_wrote(clien
 
     page = client.get(f"/t/{ticket}").text
 
-    assert REPLY in page and "DIPROSES instansi" in page  # the page is there, reopened
-    for private in (CITIZEN_DIGITS, "6281234567890", CITIZEN_URN, DESCRIPTION, ADDRESS, CITIZEN_WORDS,
+    assert "Sudah ditambal" in page and "DIPROSES instansi" in page  # the page is there, reopened
+    for private in (CITIZEN_DIGITS, "6281234567890", CITIZEN_URN, DESCRIPTION, ADDRESS, CITIZEN_WORDS, REPLY,
                     "Masih ada lubang di gang saya", OFFICER_NAME):
         assert private not in page, private
 
 
 def test_an_anonymous_complaint_has_its_page_without_the_reporter(client, store, world):
     ticket = filed(store, anonymous=True)
-    reply(store, world, ticket)
+    change_status(store, world, ticket, "diteruskan")
     page = client.get(f"/t/{ticket}").text
-    assert PUPR_NAME in page and PLACE in page and REPLY in page
+    assert PUPR_NAME in page and PLACE in page and "DITERUSKAN ke instansi" in page
     assert CITIZEN_DIGITS not in page and DESCRIPTION not in page
 
 
-def test_a_confidential_complaint_shows_only_that_it_exists_and_its_status(client, store, world):
+def test_a_confidential_complaint_answers_exactly_as_an_unknown_ticket(client, store, world):
     ticket = filed(store, anonymous=True, confidential=True)
-    change_status(store, world, ticket, "diteruskan")
-    reply(store, world, ticket)
+    change_status(store, world, ticket, "diteruskan", note=REJECTION)
+    unknown = new_ticket()
+    with session_scope(store) as session:
+        while complaint_store.get_complaint(session, unknown) is not None:
+            unknown = new_ticket()
 
-    response = client.get(f"/t/{ticket}")
-
-    assert response.status_code == 200
-    page = response.text
-    assert format_ticket(ticket) in page and "DITERUSKAN ke instansi" in page and "dirahasiakan" in page
-    for hidden in (PUPR_NAME, "Mlati", "Sleman", "Jalan &amp; fasilitas umum", REPLY, "DITERIMA", DESCRIPTION,
-                   ADDRESS, CITIZEN_DIGITS):
-        assert hidden not in page, hidden
+    for language in ("id", "en"):
+        confidential = client.get(f"/t/{ticket}", params={"lang": language})
+        missing = client.get(f"/t/{unknown}", params={"lang": language})
+        assert confidential.status_code == missing.status_code == 404
+        assert confidential.headers == missing.headers
+        assert confidential.text.replace(format_ticket(ticket), "T") == missing.text.replace(format_ticket(unknown), "T")
+        for hidden in ("DITERUSKAN", "FORWARDED", PUPR_NAME, "Mlati", REJECTION, "dirahasiakan", "confidential"):
+            assert hidden not in confidential.text, hidden
 
 
 def test_the_ticket_may_be_written_with_or_without_a_dash_or_a_space(client, store, world):

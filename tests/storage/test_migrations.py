@@ -54,7 +54,7 @@ def test_two_instances_migrating_one_store_at_once_both_succeed_one_after_the_ot
             list(pool.map(lambda _: upgrade(url), range(2)))
         engine = make_engine(url)
         with engine.connect() as connection:
-            assert MigrationContext.configure(connection).get_current_revision() == "0011"
+            assert MigrationContext.configure(connection).get_current_revision() == "0012"
         engine.dispose()
     finally:
         drop()

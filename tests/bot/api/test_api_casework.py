@@ -342,3 +342,29 @@ def test_an_admin_revokes_one_token_by_its_prefix_or_all(client, store, world):
     assert client.post(revoke, json={"prefix": prefix}, headers=admin).status_code == 404
     assert client.post(revoke, json={}, headers=admin).json() == {"revoked": 1}
     assert client.get("/api/v1/complaints", headers=second).status_code == 401
+
+
+# ---------------------------------------------------------------- public and private (issue #26)
+
+
+def test_an_api_reply_is_private_and_a_status_note_public_masked(client, store, world):
+    complaint = filed(store)
+    headers = token_of(store, world.pupr_officer_id)
+    private = "Petugas kami akan menemui Bu S. di Gang M. 7 besok pagi"
+    assert client.post(url(complaint, "/replies"), json={"text": private}, headers=headers).status_code == 200
+    note = "Di luar kewenangan, diteruskan ke BBPJN; info 081299887766"
+    body = client.post(url(complaint, "/status"), json={"status": "ditolak", "note": note}, headers=headers).json()
+
+    reply_event, status_event = body["history"][-2:]
+    assert (reply_event["kind"], reply_event["note"], reply_event["public_note"]) == ("reply", private, None)
+    assert status_event["note"] == note
+    assert status_event["public_note"].startswith("Di luar kewenangan, diteruskan ke BBPJN")
+    assert "081299887766" not in status_event["public_note"]
+    page = client.get(f"/t/{complaint.ticket}").text
+    assert "Gang M. 7" not in page and "Di luar kewenangan, diteruskan ke BBPJN" in page and "081299887766" not in page
+
+
+def test_the_api_says_which_text_is_public(client):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert "PUBLIC" in schemas["StatusChange"]["properties"]["note"]["description"]
+    assert "private" in schemas["Reply"]["properties"]["text"]["description"]

@@ -157,8 +157,9 @@ def test_an_officers_reply_to_a_reporter_without_a_number_is_recorded_and_the_of
         kinds = session.exec(select(ComplaintEvent.kind).where(ComplaintEvent.complaint_id == complaint.id)).all()
     assert "dicatat" in told and "tidak punya nomor" in told
     assert (sent_after - sent_before, kinds) == (0, ["filed", "reply"])
-    [shown] = client.get(f"{ROOT}/servicerequestupdates.json").json()
-    assert shown["description"] == "Mohon kirim foto"  # public, as on the ticket's page
+    assert client.get(f"{ROOT}/servicerequestupdates.json").json() == []  # a reply is private
+    [shown] = client.get(f"{ROOT}/servicerequestupdates.json", params={"api_key": keys.form}).json()
+    assert shown["description"] == "Mohon kirim foto"  # the integration that filed reads it for its reporter
 
 
 def test_a_phone_that_opted_out_stays_out_when_a_system_names_it(client, keys, store):

@@ -105,18 +105,17 @@ def test_another_agencys_complaint_does_not_exist_for_a_key(client, keys, store)
     assert post(client, "servicerequestupdates.json", service_request_id=ticket, status="fixed").status_code == 403
 
 
-def test_get_updates_lists_status_changes_and_agency_replies_oldest_first(client, keys, store, ticket):
+def test_get_updates_lists_status_changes_with_public_notes_and_replies_only_for_the_agency(client, keys, store, ticket):
     _update(client, keys.pupr, ticket, status="in_progress", description="Tim dijadwalkan")
-    _update(client, keys.pupr, ticket, status="open", description="Lubang sudah diukur")
+    _update(client, keys.pupr, ticket, status="open", description="Lubang sudah diukur")  # a reply to the citizen
     public = client.get(f"{ROOT}/servicerequestupdates.json").json()
     assert [(u["service_request_id"], u["status"], u["description"]) for u in public] == [
-        (ticket, "in_progress", None),  # a status change's note is not public
-        (ticket, "in_progress", "Lubang sudah diukur"),  # an agency's reply is, as on the public page
-    ]
+        (ticket, "in_progress", "Tim dijadwalkan"),  # a status change's public note, as on the public page
+    ]  # the reply is private: not in a public read
     element = xml(client.get(f"{ROOT}/servicerequestupdates.xml")).find("request_update")
     assert children(element) == ["update_id", "service_request_id", "status", "updated_datetime", "description", "media_url"]
     own = client.get(f"{ROOT}/servicerequestupdates.json", params={"api_key": keys.pupr}).json()
-    assert own[0]["description"] == "Tim dijadwalkan"
+    assert [u["description"] for u in own] == ["Tim dijadwalkan", "Lubang sudah diukur"]
 
 
 def test_officers_read_an_integrations_update_in_the_complaints_history(client, keys, store, ticket):
