@@ -11,6 +11,7 @@ import asyncio
 import gc
 import hmac
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
@@ -33,7 +34,7 @@ from bot.media_links import MediaLinks
 from bot.media_links import router as media_router
 from bot.rasa_client import RasaClient
 from channels.providers import build_adapters, webhook_routers
-from storage.db import make_engine
+from storage.db import BoundedSessions, SessionsBusy, make_engine
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,11 @@ ACTION_THREADS = 16  # action calls run at once (Rasa servers call several concu
 
 # Shorter secrets than this are guessable: a forged action call can file or close any citizen's complaint.
 MIN_ACTIONS_TOKEN_LENGTH = 16
+
+# A public read waits this long for a slot of its share (PUBLIC_READ_POOL_SIZE), then is told to retry.
+PUBLIC_READ_WAIT_SECONDS = 2.0
+# A store ping or a Rasa /status that takes longer than this makes the state an error.
+HEALTH_CHECK_TIMEOUT_SECONDS = 5.0
 
 
 class InsecureConfiguration(RuntimeError):
@@ -55,6 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "endpoint, through which anyone could otherwise act as any citizen. `aduan run` makes one per run."
         )
     engine = make_engine(settings.database_url)
+    # Public reads take a slot of their own share before a connection of the app's pool: a burst of
+    # them never holds the connections the webhooks need (issue #26). Routes: bot/public_page.py,
+    # the keyless reads of bot/open311/routes.py, through ``public_reads.session()``.
+    public_reads = BoundedSessions(engine, settings.public_read_pool_size, PUBLIC_READ_WAIT_SECONDS)
+    health_state = HealthState()
     executor = ActionExecutor()
     executor.register_package("bot.actions")
 
@@ -98,9 +109,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         await gateway.start(telegram_polling=settings.telegram_polling)
+        health_state.first_refresh = asyncio.Event()  # this start's loop (an app may be started again)
+        refresher = asyncio.create_task(health_state.run(engine, rasa, settings.health_refresh_seconds))
         try:
+            await health_state.first_refresh.wait()  # known before the first probe; then every few seconds
             yield
         finally:
+            refresher.cancel()
+            await asyncio.gather(refresher, return_exceptions=True)
             await gateway.stop()
             if pool is not None:
                 await asyncio.to_thread(reading_pool.stop)
@@ -115,8 +131,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.public_reads = public_reads
     app.state.settings = settings
+    app.state.health = health_state
     http_errors.install(app)  # a 422 that echoes a lone surrogate must not become a 500
+    app.add_exception_handler(SessionsBusy, _public_reads_busy)  # the public reads' share is full: 503, retry
     app.include_router(api.router)
     for router in webhook_routers(settings):
         app.include_router(router)
@@ -124,36 +143,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public_page.router)  # GET /t/{ticket}: a complaint's public page
     app.include_router(open311.router)  # /open311/v2: GeoReport v2 for other systems
 
-    async def _engine_state(request: Request) -> dict[str, Any]:
-        servers = await request.app.state.gateway.rasa.statuses()
-        up = [server for server in servers if server["state"] == "ok"]
-        state: dict[str, Any] = (
-            {"state": "ok", "model": up[0].get("model_file")}
-            if up
-            else {"state": "; ".join(server["state"] for server in servers)}  # "unreachable: ConnectError"
-        )
-        if len(servers) > 1:  # RASA_URLS: ready while one answers; each one's state
-            state["servers"] = servers
+    def _engine_state(request: Request) -> dict[str, Any]:
+        state = dict(health_state.rasa)
         supervisor = getattr(request.app.state, "engine_supervisor", None)
         if supervisor is not None:  # set by `aduan run`, which starts and restarts the engine
-            state["process"] = supervisor.describe()
+            state["process"] = supervisor.describe()  # in this process: no I/O
         return state
 
-    async def _store_state() -> str:
-        try:
-            await asyncio.to_thread(_ping_store, engine)
-        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the type says which
-            return f"error: {type(exc).__name__}"
-        return "ok"
-
+    # Both answer from the state the background refresh keeps (HealthState): a hit asks neither the
+    # store nor the Rasa servers, so a flood of hits costs nothing but the answer. /health too: behind
+    # a cloud load balancer every client looks private, and a minute-old state is not what operators
+    # read it for (the process state and the counters are live).
     @app.get("/health", tags=["operations"])
     async def health(request: Request) -> dict[str, Any]:
         """Always 200: the state of the store, the Rasa engine and each channel, and failure counters."""
         return {
-            "store": await _store_state(),
-            "rasa": await _engine_state(request),
+            "store": health_state.current_store(settings.health_refresh_seconds),
+            "rasa": _engine_state(request),
             "channels": settings.channel_status(),
             "counters": metrics.snapshot(),
+            "checked_seconds_ago": health_state.age(),
         }
 
     @app.get("/health/ready", tags=["operations"])
@@ -164,10 +173,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine is back (the turn is retried). Taking every instance out of the load balancer while
         the engines restart would refuse the webhooks, and Twilio does not send a refused one again.
         """
-        store, rasa = await _store_state(), await _engine_state(request)
+        store = health_state.current_store(settings.health_refresh_seconds)
         is_ready = store == "ok"
         return JSONResponse(
-            {"ready": is_ready, "store": store, "rasa": rasa["state"]}, status_code=200 if is_ready else 503
+            {"ready": is_ready, "store": store, "rasa": health_state.rasa["state"]}, status_code=200 if is_ready else 503
         )
 
     @app.post("/webhook", include_in_schema=False)
@@ -192,6 +201,73 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(result.model_dump() if result else None)
 
     return app
+
+
+async def _public_reads_busy(request: Request, exc: SessionsBusy) -> JSONResponse:
+    # Counted, not logged: a flood of public reads would be a flood of lines.
+    metrics.increment("public_reads_turned_away")
+    return JSONResponse({"detail": "busy, try again shortly"}, status_code=503, headers={"Retry-After": "1"})
+
+
+class HealthState:
+    """The store's and the Rasa servers' last answers, asked by one background task (``run``)."""
+
+    def __init__(self) -> None:
+        self.store = "starting"
+        self.rasa: dict[str, Any] = {"state": "starting"}
+        self.checked_at: float | None = None  # time.monotonic() of the last refresh
+        self._ping: asyncio.Future | None = None
+        self.first_refresh: asyncio.Event | None = None  # set once a start's first refresh is over
+
+    def age(self) -> float | None:
+        return None if self.checked_at is None else round(time.monotonic() - self.checked_at, 1)
+
+    def current_store(self, interval: float) -> str:
+        """The store's state; an error once the refresh has stopped (a stale "ok" must not stay ready)."""
+        age = self.age()
+        if age is not None and age > 3 * interval + 2 * HEALTH_CHECK_TIMEOUT_SECONDS:
+            return f"error: not checked for {age:.0f} s"
+        return self.store
+
+    async def refresh(self, engine, rasa: RasaClient) -> None:
+        self.store, self.rasa = await asyncio.gather(self._store_state(engine), _rasa_state(rasa))
+        self.checked_at = time.monotonic()
+
+    async def run(self, engine, rasa: RasaClient, interval: float) -> None:
+        while True:
+            try:
+                await self.refresh(engine, rasa)
+            except Exception:  # noqa: BLE001 - the loop must outlive any one failure
+                logger.exception("health: the refresh failed")
+            if self.first_refresh is not None:
+                self.first_refresh.set()
+            await asyncio.sleep(interval)
+
+    async def _store_state(self, engine) -> str:
+        # One ping at a time: a store that hangs keeps one worker thread, not one per refresh.
+        if self._ping is None or self._ping.done():
+            self._ping = asyncio.ensure_future(asyncio.to_thread(_ping_store, engine))
+        try:
+            await asyncio.wait_for(asyncio.shield(self._ping), HEALTH_CHECK_TIMEOUT_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the type says which
+            return f"error: {type(exc).__name__}"
+        return "ok"
+
+
+async def _rasa_state(rasa: RasaClient) -> dict[str, Any]:
+    try:
+        servers = await asyncio.wait_for(rasa.statuses(), HEALTH_CHECK_TIMEOUT_SECONDS)
+    except asyncio.TimeoutError:
+        return {"state": "unreachable: TimeoutError"}
+    up = [server for server in servers if server["state"] == "ok"]
+    state: dict[str, Any] = (
+        {"state": "ok", "model": up[0].get("model_file")}
+        if up
+        else {"state": "; ".join(server["state"] for server in servers)}  # "unreachable: ConnectError"
+    )
+    if len(servers) > 1:  # RASA_URLS: ready while one answers; each one's state
+        state["servers"] = servers
+    return state
 
 
 def _ping_store(engine) -> None:

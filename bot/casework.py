@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot import deadlines, desk_texts, services, texts
 from bot.workdays import add_working_days, is_working_day
-from channels.formatting import render
+from channels.formatting import fit, render
 from channels.urns import channel_of, is_reachable, provider_of
 from storage import agencies as agency_store
 from storage import complaints as complaint_store
@@ -33,6 +33,8 @@ from storage.models import (
     Complaint,
     ComplaintEvent,
     ContactUrn,
+    Direction,
+    Message,
     MessageKind,
     Officer,
     OfficerRole,
@@ -147,10 +149,14 @@ def notify_officers(
     *,
     kind: MessageKind | None = None,
 ) -> int:
-    """Tell the officers (of these roles) of the complaint's agency, or of ``agency_id``; returns how many addresses."""
+    """Tell the officers (of these roles) of the complaint's agency, or of ``agency_id``; returns how many addresses.
+
+    Each channel's copy is cut to OFFICER_MESSAGE_PARTS: a citizen's words quoted in it (an answer,
+    a reopening comment) cannot make it cost more.
+    """
     contacts = officer_store.officer_contacts(session, agency_id or complaint.agency_id, roles)
     if contacts:
-        send_to_contacts(session, contacts, text, complaint, kind)
+        _send_to_officers(session, complaint, contacts, text, kind)
     return len(contacts)
 
 
@@ -160,11 +166,17 @@ def reporter_reachable(session: Session, complaint: Complaint) -> bool:
 
 
 def reporter_label(session: Session, complaint: Complaint, contact: ContactUrn) -> str | None:
-    """Who reported, as officers read it: the address, or the integration's name; None when anonymous."""
+    """Who reported, as officers read it: the address, or the integration's name; None when anonymous.
+
+    A reporter's e-mail given through Open311 is kept, never shown (bot/open311/intake.py): officers
+    read that there is one, and reach the reporter through the integration.
+    """
     if complaint.anonymous:
         return None
-    if contact.scheme == "open311" and complaint.open311_key_id is not None:
-        return f"lewat Open311 ({session.get(Open311Key, complaint.open311_key_id).name}), tanpa kontak"
+    if contact.scheme in ("open311", "mailto"):
+        key = session.get(Open311Key, complaint.open311_key_id) if complaint.open311_key_id is not None else None
+        via = f"lewat Open311 ({key.name})" if key is not None else "lewat Open311"
+        return f"{via}, {'e-mail tercatat' if contact.scheme == 'mailto' else 'tanpa kontak'}"
     return contact.urn
 
 
@@ -251,14 +263,50 @@ def _touch(session: Session, complaint: Complaint) -> None:
 # ---------------------------------------------------------------- filing
 
 
-def announce_new_complaint(session: Session, complaint: Complaint) -> int:
-    """Tell the agency's officers about a complaint just filed (the reporter only when not anonymous)."""
+# What one message to an officer's address may cost in its channel's messages, whatever the citizen
+# sent (the agency pays per SMS): 3 SMS hold a notification's facts and the start of the description;
+# Telegram (4,096 characters) and WhatsApp (1,600) one message. A cut ends with where the rest is.
+OFFICER_MESSAGE_PARTS = {"sms": 3, "whatsapp": 1, "telegram": 1}
+
+
+def _send_to_officers(
+    session: Session, complaint: Complaint, contacts: list[ContactUrn], text: str, kind: MessageKind | None
+) -> None:
+    """``send_to_contacts`` for a text a citizen can lengthen: each channel's copy cut to its parts."""
+    by_channel: dict[str, list[ContactUrn]] = {}
+    for contact in contacts:
+        by_channel.setdefault(channel_of(contact.urn), []).append(contact)
+    for channel, group in by_channel.items():
+        cut = fit(channel, text, OFFICER_MESSAGE_PARTS.get(channel, 1), desk_texts.cut_tail(complaint))
+        send_to_contacts(session, group, cut, complaint, kind)
+
+
+def _told_of(session: Session, complaint: Complaint) -> set[int]:
+    """The addresses that got this complaint's notification already (before a re-route brought it back)."""
+    told = select(Message.urn_id).where(Message.complaint_id == complaint.id, Message.kind == MessageKind.new_complaint.value)
+    return set(session.exec(told.where(Message.direction == Direction.outbound.value)).all())
+
+
+def announce_new_complaint(session: Session, complaint: Complaint, *, rerouted_from: Agency | None = None) -> int:
+    """Tell the agency's officers about a complaint just filed or re-routed (the reporter only when not anonymous).
+
+    After a re-route, an address told of it before (the complaint is back) gets one line, not the
+    whole notification again: re-routes back and forth cost one SMS each.
+    """
     context = _load_for_push(session, complaint)  # the agency and the reporter's address, in one query
-    attachments = message_store.attachments_of_complaint(session, complaint.id)
-    reporter = reporter_label(session, complaint, context.contact)
-    links = {a.id: link for a in attachments if (link := services.media_link(a))}
-    text = desk_texts.new_complaint(complaint, context.agency, attachments, reporter, links)
-    return notify_officers(session, complaint, text, kind=MessageKind.new_complaint)
+    contacts = officer_store.officer_contacts(session, complaint.agency_id, None)
+    told = _told_of(session, complaint) if rerouted_from is not None else set()
+    fresh = [c for c in contacts if c.id not in told]
+    if fresh:
+        attachments = message_store.attachments_of_complaint(session, complaint.id)
+        reporter = reporter_label(session, complaint, context.contact)
+        links = {a.id: link for a in attachments if (link := services.media_link(a))}
+        text = desk_texts.new_complaint(complaint, context.agency, attachments, reporter, links)
+        _send_to_officers(session, complaint, fresh, text, MessageKind.new_complaint)
+    if again := [c for c in contacts if c.id in told]:
+        text = desk_texts.rerouted_back(complaint, context.agency, rerouted_from)
+        _send_to_officers(session, complaint, again, text, MessageKind.new_complaint)
+    return len(contacts)
 
 
 # ---------------------------------------------------------------- status
@@ -347,7 +395,7 @@ def reroute(session: Session, complaint: Complaint, agency_code: str, *, actor: 
         complaint.followed_up_at = None
     _touch(session, complaint)
     _event(session, complaint, "rerouted", actor, desk_texts.reroute_note(source, target, note))
-    announce_new_complaint(session, complaint)
+    announce_new_complaint(session, complaint, rerouted_from=source)
     push_to_citizen(session, complaint, "status", lambda language: texts.rerouted_push(complaint, target, language))
     return target
 
@@ -362,6 +410,7 @@ def relay_citizen_answer(session: Session, complaint: Complaint, text: str) -> i
         raise CaseworkError("closed", desk_texts.closed(complaint))
     _event(session, complaint, "citizen_reply", CITIZEN, text)
     _touch(session, complaint)
+    # cut per channel (notify_officers): the whole answer is in the complaint's events (/tiket shows its start)
     return notify_officers(session, complaint, desk_texts.citizen_answer(complaint, text), kind=MessageKind.citizen_answer)
 
 

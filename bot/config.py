@@ -13,6 +13,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from storage.db import DEFAULT_DATABASE_URL
 
 
+RATE_PERIODS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def parse_rate(value: str) -> tuple[int, int]:
+    """``"60/minute"`` -> (60, 60); ValueError for anything else."""
+    count, _, period = (value or "").strip().lower().partition("/")
+    if not count.strip().isdigit() or int(count) < 1 or period.strip() not in RATE_PERIODS:
+        raise ValueError(f"a rate is N/second, N/minute, N/hour or N/day (N at least 1), not {value!r}")
+    return int(count), RATE_PERIODS[period.strip()]
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
@@ -79,6 +90,25 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     # worker processes that read free text (place, category) off the app's GIL; 0: on the app's threads
     reading_workers: int = Field(default=1, ge=0, alias="READING_WORKERS")
+    # requests (POSTs) each Open311 key may send per window, "N/second|minute|hour|day"; over it, 429
+    open311_key_rate: str = Field(default="60/minute", alias="OPEN311_KEY_RATE")
+    # public reads (GET /t/..., keyless Open311 reads) use at most this many of the app's store
+    # connections at once (of 20 on PostgreSQL): the webhooks keep the rest; beyond it, a 503
+    public_read_pool_size: int = Field(default=4, ge=1, alias="PUBLIC_READ_POOL_SIZE")
+    # how often the store and the Rasa servers are asked for /health and /health/ready (which answer
+    # from the last answers, so that a flood of hits asks neither)
+    health_refresh_seconds: float = Field(default=2.0, gt=0, alias="HEALTH_REFRESH_SECONDS")
+
+    @field_validator("open311_key_rate")
+    @classmethod
+    def _rate_is_readable(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
+    @property
+    def open311_key_limit(self) -> tuple[int, int]:
+        """OPEN311_KEY_RATE as (requests, window in seconds)."""
+        return parse_rate(self.open311_key_rate)
 
     @field_validator("simulator_setting", mode="before")
     @classmethod

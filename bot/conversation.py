@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from bot import metrics, officer_desk, pins, texts
 from bot.language import detect, switch_request
+from bot.open311 import confirmation as open311_confirmation
 from bot.rasa_client import EngineRefused, EngineUnavailable, RasaClient
 from channels.base import IncomingMessage
 from channels.formatting import render
@@ -156,8 +157,8 @@ class Conversations:
         return queued
 
     def _claim(self, session: Session, urn_id: int) -> bool:
-        now = datetime.now(timezone.utc)
-        return claim_store.claim(session, urn_id, owner=self.owner, now=now, lease=self._lease)
+        # granted and compared by the database's clock: another instance's may be off
+        return claim_store.claim(session, urn_id, owner=self.owner, lease=self._lease)
 
     async def _run_claimed(self, urn_id: int) -> list[int]:
         """The steps of a conversation while this instance holds its claim, renewed meanwhile."""
@@ -181,11 +182,7 @@ class Conversations:
         while True:
             await asyncio.sleep(self._lease.total_seconds() / 3)
             try:
-                held = await self._tx(  # the clock read on the worker thread, as the lease is renewed
-                    lambda s: claim_store.renew(
-                        s, urn_id, owner=self.owner, now=datetime.now(timezone.utc), lease=self._lease
-                    )
-                )
+                held = await self._tx(lambda s: claim_store.renew(s, urn_id, owner=self.owner, lease=self._lease))
             except Exception:  # noqa: BLE001 - the store away for a moment: the lease still runs
                 logger.warning("renewing the claim of conversation %s failed", urn_id, exc_info=True)
                 continue
@@ -260,8 +257,12 @@ class Conversations:
 
     @classmethod
     def _officer_turn(cls, session: Session, message: Message, contact: ContactUrn, officer: Officer) -> list[int]:
+        # Marked handled first, in the command's transaction: of two instances running one message
+        # (a lost claim), only the one whose mark took runs the command; the other changes nothing.
+        if not message_store.mark_inbound_handled(session, message.id):
+            return []
         answer = officer_desk.handle(session, officer, message, datetime.now(timezone.utc))
-        return cls._reply_without_turn(session, message, contact, answer)
+        return cls._queue_reply(session, message, contact, answer)
 
     async def _tell_push(self, push: DialoguePush, contact: ContactUrn) -> tuple[list[int], str | None]:
         """Tell Rasa what was pushed to this citizen; returns (outbound ids of any bot messages, error or None).
@@ -311,6 +312,14 @@ class Conversations:
             # A photo without caption, a location pin, a sticker: nothing for the dialogue to read.
             # Acknowledge it without a turn, so the question the citizen was asked still stands.
             return await self._tx(lambda s: self._acknowledge_media(s, message, contact)), True
+        if open311_confirmation.yes_ticket(message.text) is not None:  # maybe the YA an Open311 ask waits for
+            def confirm(session: Session) -> list[int] | None:
+                told = open311_confirmation.answer(session, contact, message.text)
+                return None if told is None else self._reply_without_turn(session, message, contact, told)
+
+            answered = await self._tx(confirm)
+            if answered is not None:
+                return answered, True
         requested = switch_request(message.text)
         language = requested or detect(message.text) or current
         if requested:
@@ -372,6 +381,10 @@ class Conversations:
         """Answer a message the app handles itself, and close it (unless it was answered already)."""
         if not message_store.mark_inbound_handled(session, message.id):
             return []
+        return Conversations._queue_reply(session, message, contact, text)
+
+    @staticmethod
+    def _queue_reply(session: Session, message: Message, contact: ContactUrn, text: str) -> list[int]:
         out = outbox_store.queue_outbound(
             session,
             urn_id=contact.id,

@@ -38,7 +38,8 @@ HELP = (
     "/status <tiket> <diteruskan|diproses|selesai|ditolak> [catatan]\n"
     "/alihkan <tiket> <kode instansi> [catatan]\n"
     "Catatan /status tampil publik; pesan /balas hanya untuk pelapor.\n"
-    "Lewat SMS, atasan dan admin menambahkan PIN di akhir perintah: /daftar PIN 123456"
+    "Lewat SMS, tambahkan PIN di akhir /balas, /status, /alihkan dan balasan ke pelapor "
+    "(atasan dan admin: di setiap perintah): /status 1234-5678 diproses PIN 123456"
 )
 
 
@@ -56,42 +57,69 @@ def place(complaint: Complaint) -> str:
     return " / ".join(parts) if parts else "lokasi belum jelas"
 
 
-def attachments(items: list[Attachment], links: dict[int, str] | None = None) -> str | None:
-    """What came with the complaint; each file with its signed link when there is one, pins with a map."""
+# Each signed link is most of an SMS, and a citizen may send dozens of files and pins: a
+# notification lists a few, /tiket some more; the counts always show how many there are.
+ATTACHMENTS_LISTED = 3
+ATTACHMENTS_IN_DETAIL = 10
+
+
+def _map(a: Attachment) -> str:
+    return f"peta: https://www.openstreetmap.org/?mlat={a.latitude:.5f}&mlon={a.longitude:.5f}#map=18/{a.latitude:.5f}/{a.longitude:.5f}"
+
+
+def attachments(
+    items: list[Attachment], links: dict[int, str] | None = None, *, listed: int = ATTACHMENTS_LISTED,
+    more: str = "",
+) -> str | None:
+    """What came with the complaint: how many of each kind, then up to ``listed`` links (files, then
+    maps of the pins) and how many more there are, followed by ``more`` (where to find them)."""
     if not items:
         return None
     links = links or {}
+    pins = [a for a in items if a.kind == "location"]
     counts = Counter(_KINDS[a.kind] for a in items if a.kind in _KINDS)
     parts = [f"{n} {kind}" for kind, n in counts.items()]
-    parts += [f"titik lokasi {a.latitude:.5f},{a.longitude:.5f}" for a in items if a.kind == "location"]
-    lines = ["Lampiran: " + ", ".join(parts)]
-    lines += [f"{_KINDS.get(a.kind, a.kind)}: {links[a.id]}" for a in items if a.id in links]
-    lines += [
-        f"peta: https://www.openstreetmap.org/?mlat={a.latitude:.5f}&mlon={a.longitude:.5f}#map=18/{a.latitude:.5f}/{a.longitude:.5f}"
-        for a in items
-        if a.kind == "location"
-    ]
+    if len(pins) <= listed:
+        parts += [f"titik lokasi {a.latitude:.5f},{a.longitude:.5f}" for a in pins]
+    else:
+        parts.append(f"{len(pins)} titik lokasi")
+    shown = [f"{_KINDS.get(a.kind, a.kind)}: {links[a.id]}" for a in items if a.id in links]
+    shown += [_map(a) for a in pins]
+    lines = ["Lampiran: " + ", ".join(parts), *shown[:listed]]
+    if len(shown) > listed:
+        lines.append(f"+{len(shown) - listed} lampiran lain{more}")
     return "\n".join(lines)
+
+
+def cut_tail(complaint: Complaint) -> str:
+    """How a text cut to fit a channel ends (casework.OFFICER_MESSAGE_PARTS): where the rest is."""
+    return f" ... (terpotong; /tiket {_t(complaint)})"
 
 
 def new_complaint(
     complaint: Complaint, agency: Agency, items: list[Attachment], reporter: str | None, links: dict[int, str] | None = None
 ) -> str:
+    """The notification; what the citizen wrote and sent comes last, so that a cut shortens only that."""
     lines = [
         f"Laporan baru {_t(complaint)} untuk {agency.name}",
         f"Kategori: {categories.label(complaint.category)}",
         f"Lokasi: {place(complaint)}",
-        f"Isi: {complaint.description}",
+        f"Pelapor: {reporter}" if reporter else "Pelapor: anonim (balasan tetap sampai lewat bot)",
     ]
-    if (listed := attachments(items, links)) is not None:
-        lines.append(listed)
-    lines.append(f"Pelapor: {reporter}" if reporter else "Pelapor: anonim (balasan tetap sampai lewat bot)")
     if complaint.confidential:
         lines.append("RAHASIA: jangan dipublikasikan.")
     if complaint.verify_due:
         lines.append(f"Verifikasi paling lambat {day(complaint.verify_due)}.")
+    lines.append(f"Isi: {complaint.description}")
+    if (listed := attachments(items, links, more=f": /tiket {_t(complaint)}")) is not None:
+        lines.append(listed)
     lines.append(f"Balas pesan ini untuk menjawab pelapor, atau /status {complaint.ticket} diteruskan.")
     return "\n".join(lines)
+
+
+def rerouted_back(complaint: Complaint, agency: Agency, source: Agency) -> str:
+    """To addresses told of this complaint already: it is back, in one line (the rest is on /tiket)."""
+    return f"Laporan {_t(complaint)} dialihkan kembali ke {agency.name} dari {source.code}. Rincian: /tiket {_t(complaint)}"
 
 
 def citizen_answer(complaint: Complaint, text: str) -> str:
@@ -228,12 +256,23 @@ def _minutes(span: timedelta) -> str:
     return f"{int(span.total_seconds() // 60)} menit"
 
 
-def pin_required() -> str:
-    return "Perintah lewat SMS perlu PIN Anda di akhir pesan, contoh: /daftar PIN 123456"
+def pin_required(every_command: bool = True) -> str:
+    """A command over SMS without the PIN: supervisors and admins confirm every one, officers their writes."""
+    if every_command:
+        return "Perintah lewat SMS perlu PIN Anda di akhir pesan, contoh: /daftar PIN 123456"
+    return (
+        "Perintah yang mengubah laporan atau menjawab pelapor lewat SMS perlu PIN Anda di akhir pesan, "
+        "contoh: /status 1234-5678 diproses PIN 123456"
+    )
 
 
-def pin_not_set() -> str:
-    return "Anda belum punya PIN untuk perintah lewat SMS. Minta admin mengaturnya (aduan officer pin)."
+def pin_not_set(officer: Officer) -> str:
+    """How to get a PIN: an admin sets it with the CLI (bot/cli_officers.py), never over chat."""
+    return (
+        "Perintah ini lewat SMS perlu PIN, dan Anda belum punya PIN: perintah tidak dijalankan. Minta admin "
+        f"Aduan membuatkannya (aduan officer pin --officer {officer.id}), lalu tulis PIN di akhir "
+        "pesan: /status 1234-5678 diproses PIN 123456. Lewat Telegram atau WhatsApp tanpa PIN."
+    )
 
 
 def pin_wrong(left: int) -> str:
@@ -283,6 +322,8 @@ def ticket_detail(
     breached: list[str],
     reporter: str | None,
     officer_names: dict[int, str],
+    items: list[Attachment] | None = None,
+    links: dict[int, str] | None = None,
 ) -> str:
     lines = [
         f"Tiket {_t(complaint)} - {STATUS_WORDS[complaint.status]} - {agency.name}",
@@ -291,6 +332,8 @@ def ticket_detail(
         f"Isi: {complaint.description}",
         f"Pelapor: {reporter}" if reporter else "Pelapor: anonim",
     ]
+    if (listed := attachments(items or [], links, listed=ATTACHMENTS_IN_DETAIL, more=" (tidak ditampilkan)")) is not None:
+        lines.append(listed)
     if (deadlines := deadlines_line(running, breached)) is not None:
         lines.append(deadlines)
     if complaint.rating:

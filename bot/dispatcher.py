@@ -93,9 +93,8 @@ class Dispatcher:
             asked = time.monotonic()
 
             def claim(session):
-                # The clock is read here, on the worker thread, as the claim is made: read before
-                # waiting for a free thread (seconds, under load), the lease could be granted
-                # already run out, and a second instance would claim and send the same row.
+                # Leases are the database's clock (storage/outbox.py); this clock only says which
+                # rows are due. Read here, on the worker thread, as the claim is made.
                 waited = time.monotonic() - asked
                 if waited > self.lease.total_seconds() / 6:
                     logger.warning("the outbox claim waited %.1f s for a worker thread", waited)
@@ -144,9 +143,7 @@ class Dispatcher:
             try:
                 held = await in_transaction(
                     self._engine,
-                    lambda s: outbox_store.renew_leases(
-                        s, owner=self.owner, item_ids=item_ids, now=datetime.now(timezone.utc), lease=self.lease
-                    ),
+                    lambda s: outbox_store.renew_leases(s, owner=self.owner, item_ids=item_ids, lease=self.lease),
                 )
             except Exception:  # noqa: BLE001 - try again at the next third; the lease still runs
                 logger.exception("renewing the outbox leases failed")
@@ -206,9 +203,7 @@ class Dispatcher:
         """
         return await in_transaction(
             self._engine,
-            lambda s: outbox_store.renew_leases(
-                s, owner=self.owner, item_ids=[item_id], now=datetime.now(timezone.utc), lease=self.lease
-            ) == 1,
+            lambda s: outbox_store.renew_leases(s, owner=self.owner, item_ids=[item_id], lease=self.lease) == 1,
         )
 
     async def _send(self, message: OutgoingMessage) -> SendResult:

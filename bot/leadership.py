@@ -3,7 +3,9 @@
 Every instance runs ``run_as_leader``; the one that takes the job's advisory lock
 (storage/advisory_locks.py) runs the job, the others try again every ``retry_seconds``. The
 leader checks its lock's connection as often: a lost connection means a lost lock (another
-instance may take it), so the job is cancelled and the instance contends again. Work that any
+instance may take it), so the job is cancelled and the instance contends again. The lock's
+connection has TCP keepalives on both ends (storage/advisory_locks.py): a holder cut off silently
+notices within ~20 s, before the server frees the lock (~30 s) for the next one. Work that any
 number of instances may do at once (the deadline clock, dispatch, retries) does not need this.
 """
 

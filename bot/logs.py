@@ -25,11 +25,12 @@ import threading
 from storage import redaction
 
 
-_SECRET_PARAMETER = re.compile(r"((?:token|auth_token|secret)=)[^&\s\"']+", re.IGNORECASE)
+# Rasa's ?token=, Open311's ?api_key= (also percent-encoded, as the app reads it too), signed media links' &sig=
+_SECRET_PARAMETER = re.compile(r"((?:token|secret|api(?:_|%5f)key|sig)=)[^&\s\"']+", re.IGNORECASE)
 
 
 class SecretParameterFilter(logging.Filter):
-    """Rasa calls the action endpoint with ?token=...; access log lines must not carry it."""
+    """Secrets in a query (Rasa's ?token=, Open311's ?api_key=, media links' sig=): never in a log line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

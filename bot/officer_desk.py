@@ -14,13 +14,15 @@ complaint or a relayed answer of the reporter (``RELAYED_KINDS``): a reply to a 
 alert or a command's answer is told to use /balas. Everything an officer does goes through
 bot/casework.py, in the transaction that also queues the answer to the officer.
 
-Second factor. An SMS sender id can be spoofed, so a supervisor or an admin confirms every command
-over SMS (all but /bantuan) with their PIN, in the same SMS: ``/alihkan 1234-5678 DLH-3404 PIN 482913``.
-The gateway checks the PIN when it stores the message and keeps only the result
-(``message.pin_check``; bot/pins.py); this module applies the rules: 5 wrong PINs in a row
-lock PIN commands for 30 minutes, the officer is told, and the agency's supervisors and the
-national admins are alerted. A PIN typed by any officer, on any channel, is checked the same way.
-Officers (role ``officer``) need no PIN for their own agency's queue: see docs/operations.md.
+Second factor. An SMS sender id can be spoofed, so over SMS every write (/balas, /status,
+/alihkan, a plain reply relayed to the reporter: anything but ``READ_COMMANDS``) needs the
+officer's PIN in the same SMS, whatever the role: ``/alihkan 1234-5678 DLH-3404 PIN 482913``.
+Supervisors and admins confirm their reads too (all but /bantuan: an admin's /tiket shows any
+agency's reporters); an officer's /daftar and /tiket need none. The gateway checks the PIN when it
+stores the message and keeps only the result (``message.pin_check``; bot/pins.py); this module
+applies the rules: 5 wrong PINs in a row lock PIN commands for 30 minutes, the officer is told,
+and the agency's supervisors and the national admins are alerted. A PIN typed by any officer, on
+any channel, is checked the same way. See docs/operations.md.
 """
 
 from __future__ import annotations
@@ -32,12 +34,13 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot import casework, deadlines, desk_texts, pins
+from bot import casework, deadlines, desk_texts, pins, services
 from bot.casework import Actor, CaseworkError
 from channels.urns import redact_urn
 from storage import agencies as agency_store
 from storage import complaints as complaint_store
 from storage import deadlines as deadline_store
+from storage import messages as message_store
 from storage import officers as officer_store
 from storage.models import (
     RELAYED_KINDS,
@@ -56,8 +59,11 @@ logger = logging.getLogger(__name__)
 
 COMMANDS = ("balas", "status", "tiket", "daftar", "alihkan", "bantuan", "help", "start")
 HELP_COMMANDS = ("bantuan", "help", "start")
+# what changes nothing; every other command (and a relayed plain reply) is a write, so a new
+# command needs the PIN over SMS unless it is added here
+READ_COMMANDS = frozenset({"daftar", "tiket", *HELP_COMMANDS})
 # where a sender id proves nothing (an SMS "from" can be forged; Telegram and WhatsApp authenticate
-# theirs; the simulator's SMS counts as SMS), and who must confirm commands there with a PIN
+# theirs; the simulator's SMS counts as SMS), and who must confirm their reads there with a PIN too
 SPOOFABLE_CHANNELS = frozenset({"sms"})
 PIN_ROLES = frozenset({OfficerRole.supervisor.value, OfficerRole.admin.value})
 PIN_FAILURE_LIMIT = 5
@@ -102,13 +108,13 @@ def replied_message(session: Session, message: Message) -> Message | None:
 def handle(session: Session, officer: Officer, message: Message, now: datetime) -> str:
     """Carry out one officer message; returns the answer to the officer. Changes nothing on an error."""
     text = pins.without_mark(message.text)
-    if message.pin_check is not None or (_needs_pin(officer, message.channel) and not _is_help(text)):
-        refusal = _second_factor(session, officer, message, now)
-        if refusal is not None:
-            return refusal
     replied = replied_message(session, message)
     quoted = session.get(Complaint, replied.complaint_id) if replied and replied.complaint_id else None
     request = Request(officer, text, replied, quoted, now)
+    if message.pin_check is not None or _needs_pin(request, message.channel):
+        refusal = _second_factor(session, officer, message, now)
+        if refusal is not None:
+            return refusal
     try:
         with session.begin_nested():  # an error undoes whatever the command had begun
             return _dispatch(session, request)
@@ -119,13 +125,39 @@ def handle(session: Session, officer: Officer, message: Message, now: datetime) 
 # ---------------------------------------------------------------- the second factor
 
 
-def _needs_pin(officer: Officer, channel: str) -> bool:
-    return channel in SPOOFABLE_CHANNELS and officer.role in PIN_ROLES
+def _needs_pin(request: Request, channel: str) -> bool:
+    if channel not in SPOOFABLE_CHANNELS:
+        return False
+    if _writes(request):
+        return True
+    return request.officer.role in PIN_ROLES and not _is_help(request.text)
 
 
 def _is_help(text: str) -> bool:
     match = _COMMAND.match(text)
     return match is not None and match.group("name").lower() in HELP_COMMANDS
+
+
+def _writes(request: Request) -> bool:
+    """Whether the message would write: to the reporter, a status, a re-route. An unknown word writes nothing."""
+    if _is_plain_reply(request):
+        return request.relays
+    match = _COMMAND.match(request.text)
+    name = match.group("name").lower() if match else ""
+    return name in COMMANDS and name not in READ_COMMANDS
+
+
+def _is_plain_reply(request: Request) -> bool:
+    """A text in reply to a bot message that is not a command: no slash, and no ticket after its first word.
+
+    It goes to the reporter, even when it starts with a command word ("Status jalan sudah
+    diperbaiki"), when it answers a new complaint or the reporter's own words (``relays``).
+    """
+    if request.replied is None or request.text.startswith("/"):
+        return False
+    match = _COMMAND.match(request.text)
+    rest = (match.group("rest") or "").strip() if match else ""
+    return not _TICKET.match(rest)
 
 
 def _second_factor(session: Session, officer: Officer, message: Message, now: datetime) -> str | None:
@@ -137,9 +169,9 @@ def _second_factor(session: Session, officer: Officer, message: Message, now: da
         officer_store.clear_pin_failures(session, officer.id)
         return None
     if check == PinCheck.unset.value or officer.pin_hash is None:
-        return desk_texts.pin_not_set()
+        return desk_texts.pin_not_set(officer)
     if check is None:
-        return desk_texts.pin_required()
+        return desk_texts.pin_required(every_command=officer.role in PIN_ROLES)
     left = officer_store.record_pin_failure(session, officer.id, now, limit=PIN_FAILURE_LIMIT, lock=PIN_LOCK)
     if left > 0:
         return desk_texts.pin_wrong(left)
@@ -172,11 +204,8 @@ def _dispatch(session: Session, request: Request) -> str:
     match = _COMMAND.match(request.text)
     name = match.group("name").lower() if match else ""
     rest = (match.group("rest") or "").strip() if match else ""
-    if request.replied is not None and not request.text.startswith("/") and not _TICKET.match(rest):
-        # a plain reply goes to the reporter, even when it starts with a command word ("Status
-        # jalan sudah diperbaiki"), when it answers a new complaint or the reporter's own words; a
-        # command needs its slash or a ticket there. A reply to anything else is not relayed.
-        if request.relays:
+    if _is_plain_reply(request):  # a command in reply needs its slash or a ticket
+        if request.relays:  # a reply to anything else is not relayed
             return _reply(session, request, request.quoted, request.text)
         return desk_texts.not_relayed(request.quoted)
     if name not in COMMANDS:
@@ -245,6 +274,7 @@ def _reroute(session: Session, request: Request, complaint: Complaint, rest: str
 def _detail(session: Session, complaint: Complaint) -> str:
     reporter = casework.reporter_label(session, complaint, session.get(ContactUrn, complaint.urn_id))
     history = complaint_store.complaint_history(session, complaint.id)
+    attachments = message_store.attachments_of_complaint(session, complaint.id)
     names = {
         e.actor_officer_id: session.get(Officer, e.actor_officer_id).name for e in history if e.actor_officer_id
     }
@@ -256,6 +286,8 @@ def _detail(session: Session, complaint: Complaint) -> str:
         [alert.deadline for alert in deadline_store.breaches_of(session, complaint.id)],
         reporter,
         names,
+        attachments,
+        {a.id: link for a in attachments if (link := services.media_link(a))},
     )
 
 

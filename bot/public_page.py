@@ -32,7 +32,6 @@ from sqlmodel import Session
 from bot import categories, regions, texts
 from bot.i18n import LANGUAGES, SOURCE_LANGUAGE, translator
 from storage import public_history
-from storage.db import session_scope
 from storage.models import Agency, Complaint, ComplaintEvent
 from storage.rows import aware
 from storage.tickets import InvalidTicket, format_ticket, parse_ticket
@@ -191,7 +190,7 @@ def ticket_page(ticket: str, request: Request, lang: str | None = None) -> HTMLR
         digits = parse_ticket(ticket)  # 1234-5678, 12345678, 1234 5678; a wrong check digit is malformed
     except InvalidTicket:
         return _not_found(language, None)
-    with session_scope(request.app.state.engine) as session:
+    with request.app.state.public_reads.session() as session:  # public reads' own share (bot/app.py)
         page = build_page(session, digits, language)
     if page is None:
         return _not_found(language, digits)

@@ -123,7 +123,7 @@ class RasaClient:
         raise EngineUnavailable("; ".join(f"{s['url']}: {s['state']}" for s in states))
 
     async def statuses(self) -> list[dict[str, Any]]:
-        """Each server's state, for /health (asked at once: a hung server costs its timeout once)."""
+        """Each server's state, for the health refresh (asked at once: a hung server costs its timeout once)."""
 
         async def ask(server: httpx.AsyncClient) -> dict[str, Any]:
             state: dict[str, Any] = {"url": str(server.base_url)}

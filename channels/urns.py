@@ -18,6 +18,10 @@ SCHEMES = PHONE_SCHEMES | NUMERIC_ID_SCHEMES
 # integration itself. Their complaints live as any other; pushes to them are skipped.
 RECORD_ONLY_SCHEMES = {"mailto", "open311"}
 _EMAIL = re.compile(r"[^@\s:]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,24}")
+# What an address column of the store holds (contact_urn.urn): a longer URN is no address of ours.
+MAX_URN_CHARS = 255
+# RFC 5321 allows 254 characters; with "mailto:" in front an address must also fit MAX_URN_CHARS.
+MAX_EMAIL_CHARS = min(254, MAX_URN_CHARS - len("mailto:"))
 
 # Simulated channels run the real pipeline; their URN scheme says "simulated" so that a
 # simulated conversation can never be mistaken for (or delivered to) a real number.
@@ -62,7 +66,7 @@ def make_urn(scheme: str, address: str) -> str:
 def record_only_urn(scheme: str, path: str) -> str:
     """``mailto:someone@example.org`` or ``open311:key-7``: an address kept, never sent to."""
     path = (path or "").strip()
-    if scheme == "mailto" and _EMAIL.fullmatch(path):
+    if scheme == "mailto" and len(path) <= MAX_EMAIL_CHARS and _EMAIL.fullmatch(path):
         return f"mailto:{path.lower()}"
     if scheme == "open311" and re.fullmatch(r"key-\d{1,12}", path):
         return f"open311:{path}"

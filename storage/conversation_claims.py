@@ -5,39 +5,41 @@ order. The instance that runs them first claims the conversation's row (``contac
 conditional UPDATE: granted when nobody holds it or the holder's lease has run out. It renews the
 lease while it works and gives the row back when done. Nothing stays open meanwhile (no
 transaction, no connection held during a turn at Rasa), and a killed instance's claim simply runs
-out. Each call is its own statement: callers own the transaction.
+out. Each call is its own statement: callers own the transaction. Leases are granted and compared
+by the database's clock, the one clock every instance shares (an instance's own may be off).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col
 
 from storage.models import ContactUrn
+from storage.rows import database_now
 
 
-def claim(session: Session, urn_id: int, *, owner: str, now: datetime, lease: timedelta) -> bool:
-    """Take the conversation for ``owner`` until ``now + lease``; False if another holds it."""
+def claim(session: Session, urn_id: int, *, owner: str, lease: timedelta) -> bool:
+    """Take the conversation for ``owner`` for ``lease`` from now; False if another holds it."""
     result = session.execute(
         update(ContactUrn)
         .where(
             col(ContactUrn.id) == urn_id,
-            or_(col(ContactUrn.turn_owner).is_(None), col(ContactUrn.turn_lease_until) < now),
+            or_(col(ContactUrn.turn_owner).is_(None), col(ContactUrn.turn_lease_until) < database_now()),
         )
-        .values(turn_owner=owner, turn_lease_until=now + lease)
+        .values(turn_owner=owner, turn_lease_until=database_now(lease))
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 
 
-def renew(session: Session, urn_id: int, *, owner: str, now: datetime, lease: timedelta) -> bool:
+def renew(session: Session, urn_id: int, *, owner: str, lease: timedelta) -> bool:
     """Extend ``owner``'s claim; False when it no longer holds it (it ran out and was taken)."""
     result = session.execute(
         update(ContactUrn)
         .where(col(ContactUrn.id) == urn_id, ContactUrn.turn_owner == owner)
-        .values(turn_lease_until=now + lease)
+        .values(turn_lease_until=database_now(lease))
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1

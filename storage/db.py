@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import select
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -127,6 +128,35 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+class SessionsBusy(Exception):
+    """Every slot of a ``BoundedSessions`` stayed taken for its whole wait."""
+
+
+class BoundedSessions:
+    """At most ``size`` transactions at once on ``engine``, for one kind of caller (public reads).
+
+    The slot is taken before a connection is, so these callers never hold more than ``size`` of
+    the engine's pooled connections however many of them arrive; one that waits ``wait_seconds``
+    for a slot gets ``SessionsBusy`` instead of a queue place. For blocking (worker-thread) code.
+    """
+
+    def __init__(self, engine: Engine, size: int, wait_seconds: float) -> None:
+        if size < 1:
+            raise ValueError("a share needs at least one slot")
+        self.engine, self.size, self.wait_seconds = engine, size, wait_seconds
+        self._slots = threading.BoundedSemaphore(size)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        if not self._slots.acquire(timeout=self.wait_seconds):
+            raise SessionsBusy(f"all {self.size} slots stayed busy for {self.wait_seconds:g} s")
+        try:
+            with session_scope(self.engine) as session:
+                yield session
+        finally:
+            self._slots.release()
 
 
 async def in_transaction(engine: Engine, work: Callable[[Session], T]) -> T:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime, timezone
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -296,8 +296,10 @@ class ComplaintEvent(SQLModel, table=True):
 
     __tablename__ = "complaint_event"
     __table_args__ = (
-        # an integration's update sent twice (its retry) is applied once
-        UniqueConstraint("actor_open311_key_id", "external_update_id", name="uq_complaint_event_open311_update"),
+        # an integration's update sent twice (its retry) is applied once; its id is per complaint
+        UniqueConstraint(
+            "actor_open311_key_id", "complaint_id", "external_update_id", name="uq_complaint_event_open311_update"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -407,3 +409,26 @@ class Open311Key(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None  # written at most once a minute
     revoked_at: datetime | None = None
+    # requests counted in the current fixed window (OPEN311_KEY_RATE; storage/open311_limits.py): in
+    # the store, so the limit holds across app instances. The window's start in seconds since 1970.
+    rate_window_start: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    rate_count: int = Field(default=0)
+
+
+class Open311Confirmation(SQLModel, table=True):
+    """A phone number an Open311 request named, asked once whether it wants the ticket's news.
+
+    Until its owner answers YA (bot/open311/confirmation.py) the complaint keeps a record-only
+    reporter: anyone with a key can type any number. Used once; not after ``expires_at``.
+    """
+
+    __tablename__ = "open311_confirmation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    complaint_id: int = Field(foreign_key="complaint.id", unique=True)
+    urn_id: int = Field(foreign_key="contact_urn.id", index=True)  # the number's address (sms:+62...)
+    # the SMS that asked; None when the number had been asked already that day (nothing sent)
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    expires_at: datetime
+    confirmed_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)

@@ -165,11 +165,14 @@ def updates_between(
     return [(event, complaint, status) for event, complaint, status in rows]
 
 
-def posted_update(session: Session, key_id: int, reference: str) -> ComplaintEvent | None:
-    """The event an integration's update of this id (its ``update_id``) became, if it was applied already."""
+def posted_update(session: Session, key_id: int, complaint_id: int, reference: str) -> ComplaintEvent | None:
+    """The event an integration's update of this id (its ``update_id``) on this complaint became, if it
+    was applied already (the same id on another complaint is another update)."""
     return session.exec(
         select(ComplaintEvent).where(
-            ComplaintEvent.actor_open311_key_id == key_id, ComplaintEvent.external_update_id == reference
+            ComplaintEvent.actor_open311_key_id == key_id,
+            ComplaintEvent.complaint_id == complaint_id,
+            ComplaintEvent.external_update_id == reference,
         )
     ).first()
 

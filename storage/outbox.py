@@ -23,6 +23,7 @@ from storage.models import (
     utcnow,
 )
 from storage.redaction import error_text
+from storage.rows import database_now
 
 
 def queue_outbound(
@@ -103,7 +104,11 @@ def claim_outbox(
     The owner renews the lease while it sends (``renew_leases``); only the owner may settle a row
     (``mark_sent``, ``mark_send_failed``, ``release_claim``). A dead owner's rows are taken over once
     their lease has run out.
+
+    Leases are granted and compared by the database's clock (``database_now``), which every
+    instance shares; ``now`` (the caller's clock) only says which rows are due (``available_at``).
     """
+    db_now = database_now()
     earlier, earlier_message = aliased(OutboxItem), aliased(Message)
     # A message waiting to be retried holds back the later messages of its conversation; so does one
     # still leased (being sent elsewhere, or by a sender that died mid-send: its lease must run out).
@@ -114,7 +119,7 @@ def claim_outbox(
             earlier.state == OutboxState.pending.value,
             col(earlier.id) < col(OutboxItem.id),
             earlier_message.urn_id == Message.urn_id,
-            or_(col(earlier.available_at) > now, col(earlier.locked_until) > now),
+            or_(col(earlier.available_at) > now, col(earlier.locked_until) > db_now),
         )
         .exists()
     )
@@ -124,7 +129,7 @@ def claim_outbox(
         .where(
             OutboxItem.state == OutboxState.pending.value,
             col(OutboxItem.available_at) <= now,
-            or_(col(OutboxItem.locked_until).is_(None), col(OutboxItem.locked_until) < now),
+            or_(col(OutboxItem.locked_until).is_(None), col(OutboxItem.locked_until) < db_now),
             ~waiting_before,
         )
         .order_by(col(OutboxItem.id))
@@ -138,9 +143,10 @@ def claim_outbox(
             update(OutboxItem)
             .where(
                 col(OutboxItem.id) == item_id,
-                or_(col(OutboxItem.locked_until).is_(None), col(OutboxItem.locked_until) < now),
+                or_(col(OutboxItem.locked_until).is_(None), col(OutboxItem.locked_until) < db_now),
             )
-            .values(locked_until=now + lease, lease_owner=owner)
+            .values(locked_until=database_now(lease), lease_owner=owner)
+            .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
             item = session.get(OutboxItem, item_id)
@@ -160,8 +166,8 @@ def _owned(item_id: int, owner: str):
     )
 
 
-def renew_leases(session: Session, *, owner: str, item_ids: list[int], now: datetime, lease: timedelta) -> int:
-    """Extend the leases ``owner`` still holds on ``item_ids``; how many it still holds."""
+def renew_leases(session: Session, *, owner: str, item_ids: list[int], lease: timedelta) -> int:
+    """Extend the leases ``owner`` still holds on ``item_ids`` (by the database's clock); how many it still holds."""
     if not item_ids:
         return 0
     result = session.execute(
@@ -170,9 +176,10 @@ def renew_leases(session: Session, *, owner: str, item_ids: list[int], now: date
             col(OutboxItem.id).in_(item_ids),
             OutboxItem.lease_owner == owner,
             OutboxItem.state == OutboxState.pending.value,
-            col(OutboxItem.locked_until) >= now,  # one that ran out may be another's already
+            col(OutboxItem.locked_until) >= database_now(),  # one that ran out may be another's already
         )
-        .values(locked_until=now + lease)
+        .values(locked_until=database_now(lease))
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount
 

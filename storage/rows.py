@@ -1,4 +1,4 @@
-"""Helpers every aggregate of the store shares: the dialect's ``ON CONFLICT`` insert, aware datetimes, ``NotFound``, the error columns' length.
+"""Helpers every aggregate of the store shares: the dialect's ``ON CONFLICT`` insert, aware datetimes, the database's clock, ``NotFound``, the error columns' length.
 
 Plain functions taking a session; callers own the transaction (``storage.db.session_scope``).
 """
@@ -6,10 +6,13 @@ Plain functions taking a session; callers own the transaction (``storage.db.sess
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
+from sqlalchemy import DateTime, Float, literal
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 
 
@@ -53,3 +56,35 @@ def insert_unless_exists(session: Session, row, unique: str | Sequence[str]):
 def aware(moment: datetime) -> datetime:
     # SQLite hands datetimes back without their zone; they are stored in UTC
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+
+
+class _DatabaseNow(FunctionElement):
+    """The database's clock plus a number of seconds, comparable with stored datetimes (``database_now``)."""
+
+    type = DateTime(timezone=True)
+    name = "database_now"
+    inherit_cache = True
+
+
+def database_now(plus: timedelta = timedelta(0)) -> _DatabaseNow:
+    """The database's ``now()`` (+ ``plus``), computed in the statement, as a SQL expression.
+
+    For what several app instances must agree on (leases, claims): each instance's own clock may be
+    off, the database's is one clock for all of them.
+    """
+    return _DatabaseNow(literal(plus.total_seconds(), Float))
+
+
+@compiles(_DatabaseNow, "postgresql")
+def _database_now_postgresql(element, compiler, **kw) -> str:
+    # now(): the transaction's start, one moment for every statement of the transaction
+    return f"(now() + make_interval(secs => {compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(_DatabaseNow, "sqlite")
+def _database_now_sqlite(element, compiler, **kw) -> str:
+    # SQLite stores datetimes as text, 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC (SQLAlchemy's form), and
+    # compares them as text; CURRENT_TIMESTAMP ('YYYY-MM-DD HH:MM:SS') would sort before every
+    # stored value of the same second. %f gives milliseconds: padded to the stored six digits.
+    seconds = compiler.process(element.clauses, **kw)
+    return f"(strftime('%Y-%m-%d %H:%M:%f', 'now', printf('%+.6f seconds', {seconds})) || '000')"

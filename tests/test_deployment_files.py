@@ -15,6 +15,8 @@ import socket
 import ssl
 import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -124,7 +126,9 @@ ROUTING = [
 ]
 
 
-def test_nginx_passes_public_routes_on_and_blocks_internal_ones(tmp_path):
+@contextmanager
+def running_nginx(tmp_path: Path) -> Iterator[dict[str, int]]:
+    """A real nginx with aduan.conf on loopback ports, in front of a stand-in app and a stopped one; the ports."""
     stub = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
     threading.Thread(target=stub.serve_forever, daemon=True).start()
     ports = {"http": free_port(), "https": free_port(), "internal": free_port()}
@@ -139,18 +143,76 @@ def test_nginx_passes_public_routes_on_and_blocks_internal_ones(tmp_path):
         while not listening(ports["internal"]) and server.poll() is None:
             threading.Event().wait(0.05)
         assert server.poll() is None, "nginx did not start"
-        for listener, method, path, status, seen in ROUTING:
-            client = (http.client.HTTPSConnection("127.0.0.1", ports[listener], context=ssl._create_unverified_context())
-                      if listener == "https" else http.client.HTTPConnection("127.0.0.1", ports[listener]))
-            client.request(method, path, body=b"Body=x" if method == "POST" else None, headers={"Host": "aduan.example.go.id"})
-            response = client.getresponse()
-            answer = json.loads(response.read()) if response.getheader("x-upstream") else None
-            assert (response.status, answer and answer["path"]) == (status, seen), (listener, method, path)
-            assert answer is None or listener != "https" or answer["proto"] == "https"
+        yield ports
     finally:
         server.terminate()
         server.wait(10)
         stub.shutdown()
+
+
+def send(ports: dict[str, int], listener: str, method: str, path: str) -> http.client.HTTPResponse:
+    client = (http.client.HTTPSConnection("127.0.0.1", ports[listener], context=ssl._create_unverified_context())
+              if listener == "https" else http.client.HTTPConnection("127.0.0.1", ports[listener]))
+    client.request(method, path, body=b"Body=x" if method == "POST" else None, headers={"Host": "aduan.example.go.id"})
+    return client.getresponse()
+
+
+def test_nginx_passes_public_routes_on_and_blocks_internal_ones(tmp_path):
+    with running_nginx(tmp_path) as ports:
+        for listener, method, path, status, seen in ROUTING:
+            response = send(ports, listener, method, path)
+            answer = json.loads(response.read()) if response.getheader("x-upstream") else None
+            assert (response.status, answer and answer["path"]) == (status, seen), (listener, method, path)
+            assert answer is None or listener != "https" or answer["proto"] == "https"
+
+
+# Secrets in query strings, sent to every kind of location: (listener, method, path, how the access log shows it;
+# None: no query at all). Open311 keys (some clients put api_key in the query), media links' signatures, tokens.
+SECRET_QUERIES = [
+    ("http", "GET", "/open311/v2/requests.json?api_key=SECRET1&status=open",
+     "/open311/v2/requests.json?api_key=***&status=open"),  # the redirect to https
+    ("http", "GET", "/media/12?sig=SECRET2", "/media/12?sig=***"),
+    ("https", "GET", "/media/12?exp=1&sig=SECRET3", None),
+    ("https", "GET", "/open311/v2/requests.json?api_key=SECRET4", None),
+    ("https", "POST", "/open311/v2/requests.json?api_key=SECRET5", None),
+    ("https", "GET", "/t/1234-5678?sig=SECRET6&api_key=SECRET7&lang=en", "/t/1234-5678?sig=***&api_key=***&lang=en"),
+    ("https", "GET", "/api/v1/complaints?api_key=SECRET8&API_KEY=SECRET9&sig=SECRET10&status=open",
+     "/api/v1/complaints?api_key=***&API_KEY=***&sig=***&status=open"),
+    ("https", "GET", "/api/v1/agencies?api_key=SECRET11&api_key=SECRET16&api_key=SECRET17&sig=SECRET18",
+     "/api/v1/agencies?***"),  # more than three: no query
+    ("https", "GET", "/open311/v2?api_key=SECRET12", None),  # nginx's redirect to /open311/v2/
+    ("https", "GET", "/health/ready?api%5Fkey=SECRET13&x=1", "/health/ready?***"),  # a name the app decodes
+    ("https", "GET", "/nowhere?token=SECRET14&sig=", "/nowhere?token=***&sig="),  # the 404 of `location /`
+    ("internal", "POST", "/webhook?token=SECRET15", None),
+]
+
+
+def test_nginx_logs_api_keys_signatures_and_tokens_masked(tmp_path):
+    with running_nginx(tmp_path) as ports:
+        for listener, method, path, _ in SECRET_QUERIES:
+            send(ports, listener, method, path).read()
+    log = (tmp_path / "access.log").read_text()
+    assert "SECRET" not in log
+    for listener, method, path, logged in SECRET_QUERIES:
+        assert f'"{method} {logged or path.split("?")[0]} HTTP/1.1"' in log, (listener, path)
+
+
+def test_nginx_rate_limits_readiness(tmp_path):
+    # public: without a limit a flood of probes reaches every instance (issue #26)
+    with running_nginx(tmp_path) as ports:
+        statuses = [send(ports, "https", "GET", "/health/ready").status for _ in range(30)]
+    assert statuses[:5] == [200] * 5 and statuses.count(429) >= 15, statuses
+
+
+def test_ingress_keeps_keys_and_signatures_out_of_its_access_log():
+    # ingress-nginx logs the whole request line, and its log format is the controller's, not ours:
+    # the routes whose clients put an api_key or a media signature in the query are not logged
+    documents = list(yaml.safe_load_all((DEPLOY / "k8s" / "ingress.yaml").read_text()))
+    for ingress in documents:
+        paths = {p["path"] for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]}
+        unlogged = ingress["metadata"]["annotations"].get("nginx.ingress.kubernetes.io/enable-access-log") == "false"
+        assert unlogged == bool(paths & {"/open311/v2", "/media"}), ingress["metadata"]["name"]
+        assert not unlogged or paths <= {"/open311/v2", "/media"}, "only these routes go unlogged"
 
 
 def nginx_locations(server_marker: str) -> dict[tuple[bool, str], bool]:
@@ -261,7 +323,7 @@ def test_dockerfile_pins_its_base_runs_unprivileged_and_copies_what_exists(name,
 
 YAML_KINDS = {"k8s/namespace.yaml": ["Namespace"], "k8s/config.yaml": ["ConfigMap"], "k8s/secret.example.yaml": ["Secret"],
               "k8s/app.yaml": ["Deployment", "Service", "PodDisruptionBudget", "PodDisruptionBudget"],
-              "k8s/migrate-job.yaml": ["Job"], "k8s/ingress.yaml": ["Ingress", "Ingress"],
+              "k8s/migrate-job.yaml": ["Job"], "k8s/ingress.yaml": ["Ingress", "Ingress", "Ingress"],
               "k8s/networkpolicy.yaml": ["NetworkPolicy", "NetworkPolicy"], "helm/rasa-values.yaml": [None]}
 
 

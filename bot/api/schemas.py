@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, Field
 from sqlmodel import Session
 
-from bot import administration, deadlines
+from bot import administration, casework, deadlines
 from channels.base import clean_text
 from channels.urns import redact_urn
 from storage import complaints as complaint_store
@@ -89,7 +89,10 @@ class EventPublic(BaseModel):
 
 
 class Reporter(BaseModel):
-    urn: str
+    urn: str = Field(
+        description="the reporter's address (sms:+62..., telegram:...); for a reporter filed through Open311 "
+        "without a phone, who filed it (an e-mail given there is kept, never shown)"
+    )
 
 
 class ComplaintSummary(BaseModel):
@@ -180,7 +183,7 @@ def complaint_detail(session: Session, complaint: Complaint) -> ComplaintPublic:
     reporter = None
     if not complaint.anonymous:
         contact = session.get(ContactUrn, complaint.urn_id)
-        reporter = Reporter(urn=contact.urn)
+        reporter = Reporter(urn=casework.reporter_label(session, complaint, contact))  # as the chat desk shows it
     return ComplaintPublic(
         **_summary_fields(complaint, agency),
         secondary_category=complaint.secondary_category,

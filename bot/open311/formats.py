@@ -126,25 +126,39 @@ _DEFAULT_ZONE = texts.timezone_of(None)[0]
 
 
 def parse_w3c(name: str, value: str) -> datetime:
-    """A W3C datetime parameter (``2026-12-01``, ``2026-12-01T08:00:00Z``, ``...+07:00``), aware."""
+    """A W3C datetime parameter (``2026-12-01``, ``2026-12-01T08:00:00Z``, ``...+07:00``), aware, in UTC
+    (as the store keeps its times); 400 for one that is no moment in UTC (``0001-01-01T00:00+07:00``)."""
     try:
         moment = datetime.fromisoformat(value.strip())
     except ValueError:
         raise Open311Error(400, f"{name} is not a W3C datetime (e.g. 2026-12-01T08:00:00+07:00)") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=_DEFAULT_ZONE)
+    moment = moment if moment.tzinfo is not None else moment.replace(tzinfo=_DEFAULT_ZONE)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise Open311Error(400, f"{name} is out of range") from None
+
+
+def _shifted(name: str, moment: datetime, by: timedelta) -> datetime:
+    """``moment + by``; 400 when that is past the first or the last date there is (9999-12-31 + 90 days)."""
+    try:
+        return moment + by
+    except OverflowError:
+        raise Open311Error(400, f"{name} is out of range") from None
 
 
 def window(start: str | None, end: str | None, *, now: datetime, span: timedelta) -> tuple[datetime, datetime]:
     """The spec's search window: ``span`` (90 days) back from ``end`` (default now), or forward from
-    ``start``; a window longer than ``span`` or ending before it starts is refused."""
+    ``start``; a window longer than ``span`` or ending before it starts is refused, and so is a date
+    the window cannot reach from (400, never Python's ``OverflowError``)."""
     end_at = parse_w3c("end_date", end) if end else None
     start_at = parse_w3c("start_date", start) if start else None
     if start_at is None and end_at is None:
         return now - span, now
     if start_at is None:
-        return end_at - span, end_at
+        return _shifted("end_date", end_at, -span), end_at
     if end_at is None:
-        end_at = min(now, start_at + span)
+        end_at = min(now, _shifted("start_date", start_at, span))
     if end_at < start_at:
         raise Open311Error(400, "end_date is before start_date")
     if end_at - start_at > span:

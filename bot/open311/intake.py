@@ -10,9 +10,10 @@ routed, dated, numbered, and announced to the agency's officers in one transacti
   read like a citizen's answer, else none (the national desk places it); ``lat``/``long`` kept as
   the pin. A key bound to places files only there; bound to one place, a request it cannot place
   is filed there.
-- The reporter: ``phone`` becomes their SMS address (they are told the ticket, and get every
-  status push, as if they had texted); without one, ``email`` is kept, never sent to or shown;
-  without either, the integration itself stands as the reporter. Names are not stored.
+- The reporter: record-only (``email`` if given, kept, never sent to or shown; else the
+  integration itself). A ``phone`` is asked once by SMS whether it wants the ticket's news, and
+  becomes the reporter's SMS address only when it answers YA (bot/open311/confirmation.py): any
+  key holder can type any number. Names are not stored.
 - ``media_url`` is kept as a link on the complaint (never fetched by us).
 - Aduan's extensions: ``anonymous=true`` hides the reporter from the agency, ``confidential=true``
   keeps the complaint out of every public read.
@@ -31,14 +32,15 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
-from bot import casework, filing, regions, texts
-from bot.open311 import catalog
+from bot import filing, regions
+from bot.open311 import catalog, confirmation
 from bot.open311.formats import Open311Error
-from channels.urns import InvalidAddress, make_urn, record_only_urn
+from channels.base import clean_text
+from channels.urns import MAX_EMAIL_CHARS, InvalidAddress, make_urn, record_only_urn
 from storage import messages as message_store
 from storage import open311_keys
 from storage.complaints import NewComplaint
-from storage.models import Complaint, ContactUrn, Open311Key
+from storage.models import Complaint, Open311Key
 from storage.tickets import format_ticket
 
 CHANNEL = "open311"  # the complaint's channel, and the provider of its inbound message
@@ -90,8 +92,16 @@ def _media_url(raw: str | None) -> str | None:
     return url
 
 
+def clean_form(form: dict[str, str]) -> dict[str, str]:
+    """Every field as the channels clean what a provider hands us (channels/base.py ``clean_text``):
+    a NUL is refused by a PostgreSQL text column, and any C0 control makes each XML answer showing
+    it unparseable. Done once, at the door, before anything reads the form."""
+    return {name: clean_text(value) for name, value in form.items()}
+
+
 def parse_form(form: dict[str, str]) -> PostedRequest:
-    """The form's fields checked; 400 with the first problem found."""
+    """The form's fields, cleaned and checked; 400 with the first problem found."""
+    form = clean_form(form)
     service_code = (form.get("service_code") or "").strip()
     if not service_code:
         raise Open311Error(400, "service_code is required")
@@ -119,6 +129,8 @@ def parse_form(form: dict[str, str]) -> PostedRequest:
         except InvalidAddress:
             raise Open311Error(400, "phone is not a phone number") from None
     if (raw_email := (form.get("email") or "").strip()):
+        if len(raw_email) > MAX_EMAIL_CHARS:  # what the store's address column holds, with "mailto:"
+            raise Open311Error(400, f"email is longer than {MAX_EMAIL_CHARS} characters")
         try:
             email = record_only_urn("mailto", raw_email).split(":", 1)[1]
         except InvalidAddress:
@@ -173,8 +185,7 @@ def placed(key: Open311Key, posted: PostedRequest, read: regions.Resolution | No
 
 
 def _reporter_urn(key: Open311Key, posted: PostedRequest) -> str:
-    if posted.phone:
-        return make_urn("sms", posted.phone)
+    """Record-only: a ``phone`` becomes the reporter only once its owner confirms it."""
     if posted.email:
         return record_only_urn("mailto", posted.email)
     return record_only_urn("open311", f"key-{key.id}")
@@ -208,9 +219,8 @@ def file_request(
     bound = open311_keys.agency_ids_of(session, key)
     if open311_keys.agencies_of(key) is not None and complaint.agency_id not in bound:
         raise Open311Error(403, "this api_key may not file requests for the agency that handles them")
-    if posted.phone:  # told the ticket on the address every push will reach, as a texting citizen is
-        contact = session.get(ContactUrn, message.urn_id)
-        casework.send_to_contacts(session, [contact], texts.filed(complaint), complaint)
+    if posted.phone:  # asked once whether it wants the news; not linked to the complaint until it says YA
+        confirmation.ask(session, key, complaint, make_urn("sms", posted.phone))
     return complaint
 
 

@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from bot import casework, reading_pool, regions, texts
-from bot.open311 import catalog, intake, updates
+from bot.open311 import catalog, intake, limits, updates
 from bot.open311 import requests as service_requests
 from bot.open311.formats import Open311Error, error, format_of, render
 from storage import open311_keys
@@ -69,7 +69,9 @@ def _read(request: Request, work: Callable[[Session, Reader, dict[str, str]], An
     """Read-only store work with the reader the request's ``api_key`` makes, in one transaction."""
     params = dict(request.query_params)
     service_requests.Jurisdiction.parse(params.get("jurisdiction_id"))  # 404 for one we do not know
-    with session_scope(request.app.state.engine) as session:
+    # keyless reads are public: their own bounded share of the store (bot/app.py), not the webhooks' pool
+    public = not params.get("api_key")
+    with request.app.state.public_reads.session() if public else session_scope(request.app.state.engine) as session:
         return work(session, _reader(session, _key(session, params.get("api_key"))), params)
 
 
@@ -151,11 +153,24 @@ async def _posted(
         form = await _form(request)
         if not form.get("api_key"):
             raise Open311Error(403, f"api_key is required to post {what}")
+        await _within_rate(request, form["api_key"])
         body = await handle(form)
     except Open311Error as failure:
-        return error(fmt, failure)
+        answer = error(fmt, failure)
+        if isinstance(failure, limits.RateLimited):
+            answer.headers["Retry-After"] = str(failure.retry_after)
+        return answer
     request.app.state.gateway.dispatcher.wake()
     return render(fmt, root, body)
+
+
+async def _within_rate(request: Request, raw_key: str) -> None:
+    """403 for a key not valid; 429 for a key over OPEN311_KEY_RATE (bot/open311/limits.py), before the request is handled."""
+    limit, period = request.app.state.settings.open311_key_limit
+    await in_transaction(
+        request.app.state.engine,
+        lambda session: limits.count(session, _key(session, raw_key).id, limit, period, _now()),
+    )
 
 
 @router.post("/requests.{fmt}")

@@ -22,6 +22,7 @@ from sqlmodel import Session
 from bot import casework
 from bot.casework import Actor, CaseworkError
 from bot.open311.formats import Open311Error, w3c, window
+from bot.open311.intake import clean_form
 from bot.open311.requests import MAX_RESULTS, WINDOW, full_for, shown_note
 from storage import complaints as complaint_store
 from storage import open311_requests as store
@@ -59,7 +60,11 @@ _AGENCY_ACTORS = ("officer", "integration")
 
 
 def post_update(session: Session, key: Open311Key, form: dict[str, str], agency_ids: frozenset[int], *, today_of) -> str:
-    """Apply one posted update; returns its ``update_id`` (our event's id) for the answer."""
+    """Apply one posted update; returns its ``update_id`` (our event's id) for the answer.
+
+    An ``update_id`` is the integration's own per complaint: sent again on the same complaint it is
+    answered with the first one's event; on another complaint it is another update."""
+    form = clean_form(form)  # as a posted request's: no NUL for the store, no control character for XML
     if not agency_ids:
         raise Open311Error(403, "this api_key is not bound to an agency: only an agency's system may post updates")
     try:
@@ -79,7 +84,7 @@ def post_update(session: Session, key: Open311Key, form: dict[str, str], agency_
     if complaint is None or complaint.agency_id not in agency_ids:
         raise Open311Error(404, "service_request_id not found")
     complaint = complaint_store.lock_complaint(session, complaint)  # a retry at the same moment waits here
-    if reference is not None and (earlier := store.posted_update(session, key.id, reference)) is not None:
+    if reference is not None and (earlier := store.posted_update(session, key.id, complaint.id, reference)) is not None:
         return str(earlier.id)
     actor = Actor.integration(key.id, agency_ids, reference)
     target = TO_STATUS[word]

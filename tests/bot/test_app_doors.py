@@ -146,3 +146,100 @@ def test_the_holiday_calendar_is_loaded_at_start_up_not_during_the_first_filing(
     with TestClient(create_app(settings)):
         loaded = workdays._holidays_of.cache_info().currsize
     assert loaded >= 2 and date(date.today().year, 8, 17) in workdays._holidays_of(date.today().year)
+
+
+def _counting_checks(monkeypatch) -> tuple[list, list]:
+    """(store pings, Rasa status rounds) made from now on; the real ones still run."""
+    from bot import app as app_module
+    from bot.rasa_client import RasaClient
+
+    pings, rounds = [], []
+    real_ping, real_statuses = app_module._ping_store, RasaClient.statuses
+
+    def ping(engine) -> None:
+        pings.append(1)
+        real_ping(engine)
+
+    async def statuses(self):
+        rounds.append(1)
+        return await real_statuses(self)
+
+    monkeypatch.setattr(app_module, "_ping_store", ping)
+    monkeypatch.setattr(RasaClient, "statuses", statuses)
+    return pings, rounds
+
+
+def test_a_flood_of_health_checks_asks_neither_the_store_nor_the_engines(sqlite_url, rasa, monkeypatch):
+    # /health/ready is public: each hit used to take a store connection and call every Rasa server (issue #26)
+    pings, rounds = _counting_checks(monkeypatch)
+    settings = Settings(DATABASE_URL=sqlite_url, RASA_URL=rasa.url, RASA_TOKEN="t", ACTIONS_TOKEN=TOKEN,
+                        HEALTH_REFRESH_SECONDS=60)
+    with TestClient(create_app(settings)) as client:
+        before = len(pings), len(rounds)
+        answers = [client.get("/health/ready") for _ in range(50)] + [client.get("/health")]
+        after = len(pings), len(rounds)
+    assert all(answer.status_code == 200 for answer in answers)
+    assert answers[0].json() == {"ready": True, "store": "ok", "rasa": "ok"}
+    assert answers[-1].json()["store"] == "ok" and answers[-1].json()["rasa"]["state"] == "ok"
+    assert after == before, "health checks asked the store or the engines themselves"
+
+
+def test_readiness_follows_the_store_within_a_refresh(sqlite_url, rasa, monkeypatch):
+    import threading
+    import time
+
+    from bot import app as app_module
+
+    down, real = threading.Event(), app_module._ping_store
+
+    def ping(engine) -> None:
+        if down.is_set():
+            raise ConnectionRefusedError("the store is down")
+        real(engine)
+
+    def ready_within(client, status: int, seconds: float = 3.0):
+        deadline = time.monotonic() + seconds
+        while (response := client.get("/health/ready")).status_code != status and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return response
+
+    monkeypatch.setattr(app_module, "_ping_store", ping)
+    settings = Settings(DATABASE_URL=sqlite_url, RASA_URL=rasa.url, RASA_TOKEN="t", ACTIONS_TOKEN=TOKEN,
+                        HEALTH_REFRESH_SECONDS=0.1)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/health/ready").status_code == 200
+        down.set()
+        response = ready_within(client, 503)
+        assert response.status_code == 503 and response.json()["store"] == "error: ConnectionRefusedError"
+        down.clear()
+        assert ready_within(client, 200).status_code == 200
+
+
+def test_a_store_that_hangs_makes_readiness_503_not_a_stale_ok(sqlite_url, rasa, monkeypatch):
+    import threading
+    import time
+
+    from bot import app as app_module
+
+    hung, released, real = threading.Event(), threading.Event(), app_module._ping_store
+
+    def ping(engine) -> None:
+        if hung.is_set():
+            released.wait(4)  # a store that takes connections and never answers
+        real(engine)
+
+    monkeypatch.setattr(app_module, "_ping_store", ping)
+    monkeypatch.setattr(app_module, "HEALTH_CHECK_TIMEOUT_SECONDS", 0.3, raising=False)
+    settings = Settings(DATABASE_URL=sqlite_url, RASA_URL=rasa.url, RASA_TOKEN="t", ACTIONS_TOKEN=TOKEN,
+                        HEALTH_REFRESH_SECONDS=0.1)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/health/ready").status_code == 200
+        hung.set()
+        started = time.monotonic()
+        deadline = started + 2
+        while (response := client.get("/health/ready")).status_code == 200 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        waited = time.monotonic() - started
+        released.set()
+    assert response.status_code == 503 and response.json()["store"] == "error: TimeoutError"
+    assert waited < 2, "a hit waited for the hung store"

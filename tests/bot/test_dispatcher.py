@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlmodel import select
 
 from bot.dispatcher import Dispatcher
@@ -158,10 +159,12 @@ def test_a_dispatcher_that_lost_its_lease_cannot_overwrite_what_the_new_owner_re
     lease = timedelta(seconds=60)
     with session_scope(store) as session:
         [(item, _, _)] = outbox_store.claim_outbox(session, owner="a", now=now, lease=lease)
-    with session_scope(store) as session:  # "a" paused past its lease; "b" takes the row over and sends it
-        [(taken, _, _)] = outbox_store.claim_outbox(session, owner="b", now=now + timedelta(seconds=61), lease=lease)
+    with session_scope(store) as session:  # "a" paused past its lease ...
+        session.get(OutboxItem, item.id).locked_until = now - timedelta(seconds=1)
+    with session_scope(store) as session:  # ... "b" takes the row over and sends it
+        [(taken, _, _)] = outbox_store.claim_outbox(session, owner="b", now=now, lease=lease)
         assert taken.id == item.id
-        assert outbox_store.renew_leases(session, owner="a", item_ids=[item.id], now=now + timedelta(seconds=62), lease=lease) == 0
+        assert outbox_store.renew_leases(session, owner="a", item_ids=[item.id], lease=lease) == 0
         assert outbox_store.mark_sent(session, item.id, owner="b", external_id="SM-b", status="sent")
     with session_scope(store) as session:
         assert not outbox_store.mark_send_failed(session, item.id, owner="a", error="timeout", retry_in=None)
@@ -191,3 +194,71 @@ def test_a_dispatcher_held_up_past_its_lease_does_not_send_what_was_taken_over(s
     assert in_flight == set()
     with session_scope(store) as session:
         assert [item.state for item in session.exec(select(OutboxItem)).all()] == ["done", "done"]
+
+
+class HeldAdapter:
+    """Sends once let go (``release``); ``reached`` is set when a send has begun."""
+
+    provider = "simulator"
+
+    def __init__(self, held: bool = True) -> None:
+        self.reached, self.release = asyncio.Event(), asyncio.Event()
+        if not held:
+            self.release.set()
+        self.sent: list[str] = []
+
+    def handles(self, scheme: str) -> bool:
+        return scheme.startswith("sim-")
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        self.reached.set()
+        await self.release.wait()
+        self.sent.append(message.text)
+        return SendResult(SendOutcome.sent, external_id=f"x-{message.message_id}", status="delivered")
+
+
+class _AnHourAhead(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return datetime.now(tz) + timedelta(hours=1)
+
+
+class _AnHourBehind(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return datetime.now(tz) - timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    "holder_clock, other_clock",
+    [(datetime, _AnHourAhead), (_AnHourBehind, datetime)],
+    ids=["the-other-instance-an-hour-ahead", "the-holder-an-hour-behind"],
+)
+def test_a_lease_held_by_the_databases_clock_is_not_taken_over_by_an_instance_with_a_skewed_clock(
+    engine, monkeypatch, holder_clock, other_clock
+):
+    # Outbox leases are granted and compared by the database's clock (issue #26): an instance an
+    # hour fast would take over and send a row whose send is in flight elsewhere, and one an hour
+    # slow would lease rows for a moment that had passed already.
+    from bot import dispatcher
+
+    queue(engine, "sim-sms:+6281200000304", ["halo"])
+    with session_scope(engine) as session:  # due for a while (a due time is the writer's clock, not a lease)
+        for item in session.exec(select(OutboxItem)).all():
+            item.available_at = datetime.now(timezone.utc) - timedelta(hours=2)
+            session.add(item)
+    slow, other = HeldAdapter(), HeldAdapter(held=False)
+    holder, second = Dispatcher(engine, AdapterRegistry([slow])), Dispatcher(engine, AdapterRegistry([other]))
+
+    async def scenario() -> tuple[int, int]:
+        monkeypatch.setattr(dispatcher, "datetime", holder_clock)
+        sending = asyncio.create_task(holder.dispatch_due())
+        async with asyncio.timeout(10):
+            await slow.reached.wait()  # leased, its send at the provider
+            monkeypatch.setattr(dispatcher, "datetime", other_clock)
+            taken_over = await second.dispatch_due()
+            slow.release.set()
+            return await sending, taken_over
+
+    assert asyncio.run(scenario()) == (1, 0)
+    assert (slow.sent, other.sent) == (["halo"], [])

@@ -73,3 +73,39 @@ def test_on_sqlite_the_one_instance_always_leads(tmp_path):
     assert held is not None and held.still_held()
     held.release()
     engine.dispose()
+
+
+def _driver_connection(held):
+    connection = held._connection  # the psycopg connection holding the lock
+    return getattr(getattr(connection, "connection", None), "driver_connection", connection)
+
+
+@pytest.mark.postgres
+def test_the_lock_connection_notices_a_silently_dead_peer_within_seconds(pg):
+    # Without keepalives a holder that vanished (power cut, a partition) keeps the lock until the
+    # kernel gives up, hours later, and Telegram is not polled meanwhile (issue #26). Both ends are
+    # set: the server drops a dead holder's session (and its lock) within ~30 s, and the holder,
+    # which checks its lock every 10 s, notices a dead path sooner and stops polling first.
+    held = advisory_locks.try_hold(pg, "telegram-polling")
+    try:
+        connection = _driver_connection(held)
+        client = connection.info.get_parameters()
+        assert client.get("keepalives", "1") == "1"  # libpq's default, listed only when set otherwise
+        assert {key: int(client.get(key, 0)) for key in ("keepalives_idle", "keepalives_interval", "keepalives_count")} == {
+            "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+        }
+        assert int(client.get("tcp_user_timeout", 0)) == 10_000  # ms: an unanswered send fails after 10 s
+        with connection.cursor() as cursor:
+            server = {}
+            for name in ("tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count", "tcp_user_timeout"):
+                cursor.execute(f"SHOW {name}")
+                server[name] = cursor.fetchone()[0]
+        assert server == {  # what the server's end applies to this session's socket (s; ms)
+            "tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "4", "tcp_user_timeout": "30000",
+        }
+        assert held.still_held()
+    finally:
+        held.release()
+    # the pool's connections are not changed: only the lock's own connection
+    with pg.connect() as pooled:
+        assert pooled.exec_driver_sql("SHOW tcp_user_timeout").scalar() == "0"

@@ -24,6 +24,9 @@ def test_phone_numbers_and_nik_are_masked_in_every_logger():
         )
         logging.getLogger("bot.anything").warning("from sim-sms:+6281234567890 with NIK 3201011508950001")
         access.info('%s - "POST %s HTTP/1.1" 200', "127.0.0.1:1", "/webhook?token=s3cr3t-Value")
+        access.info('%s - "GET %s HTTP/1.1" 200', "127.0.0.1:1", "/open311/v2/requests.json?api_key=o311_KeySecret&x=1")
+        access.info('%s - "GET %s HTTP/1.1" 200', "127.0.0.1:1", "/open311/v2/requests.json?API%5FKEY=o311_Encoded")
+        access.info('%s - "GET %s HTTP/1.1" 200', "127.0.0.1:1", "/media/12?exp=1&sig=SignatureSecret")
         logs.flush()
         output = stream.getvalue()
     finally:
@@ -33,6 +36,9 @@ def test_phone_numbers_and_nik_are_masked_in_every_logger():
     assert "3201011508950001" not in output
     assert "GET /simulator/messages" in output
     assert "s3cr3t-Value" not in output and "/webhook?token=***" in output
+    for secret in ("o311_KeySecret", "o311_Encoded", "SignatureSecret"):  # issue #26
+        assert secret not in output, secret
+    assert "requests.json?api_key=***&x=1" in output and "/media/12?exp=1&sig=***" in output
 
 
 def test_engine_output_goes_through_the_redaction_filter_with_rasa_s_levels():

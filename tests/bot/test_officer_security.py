@@ -211,10 +211,75 @@ def test_five_wrong_pins_lock_pin_commands_and_alert_supervisors_and_admins(engi
     assert say(engine, SUPERVISOR_SMS, f"/daftar PIN {PIN}").startswith("Laporan terbuka")
 
 
-def test_plain_officer_commands_over_sms_need_no_pin(store, world):
+# issue 26: a forged SMS "from" an officer's number could write to a reporter in the agency's name,
+# reject or reroute. Every write over SMS needs the PIN, whatever the role; reads stay PIN-free.
+OFFICER_WRITES = ["/balas {t} Tim kami datang besok", "/status {t} ditolak spam", "/alihkan {t} DLH-3404", "REPLY"]
+
+
+def _officer_write(engine, complaint, command: str, suffix: str = "") -> str:
+    """An officer's write over SMS: a command, or (REPLY) a plain reply to the new-complaint notification."""
+    if command == "REPLY":
+        notification = _notification(engine, OFFICER_SMS, MessageKind.new_complaint)
+        return say(engine, OFFICER_SMS, "Tim kami datang besok" + suffix, reply_to_id=notification)
+    return say(engine, OFFICER_SMS, command.format(t=format_ticket(complaint.ticket)) + suffix)
+
+
+@pytest.mark.parametrize("command", OFFICER_WRITES)
+def test_an_officer_without_a_pin_cannot_write_over_sms_and_is_told_how_to_get_one(store, world, command):
     complaint = filed(store)
-    answer = say(store, OFFICER_SMS, f"/status {complaint.ticket} diteruskan")
-    assert answer.endswith("kini DITERUSKAN. Pelapor sudah diberi tahu.")
+    before = snap(store, complaint.ticket)
+    answer = _officer_write(store, complaint, command)
+    assert answer == (
+        "Perintah ini lewat SMS perlu PIN, dan Anda belum punya PIN: perintah tidak dijalankan. Minta admin "
+        f"Aduan membuatkannya (aduan officer pin --officer {world.pupr_officer_id}), lalu tulis PIN di "
+        "akhir pesan: /status 1234-5678 diproses PIN 123456. Lewat Telegram atau WhatsApp tanpa PIN."
+    )
+    assert snap(store, complaint.ticket) == before  # no event, no status, nothing queued for the reporter
+
+
+@pytest.mark.parametrize("command", OFFICER_WRITES)
+def test_an_officers_write_over_sms_needs_the_pin_in_the_same_sms(store, world, command):
+    with session_scope(store) as session:
+        officer_store.set_officer_pin(session, world.pupr_officer_id, pins.hash_pin(PIN))
+    complaint = filed(store)
+    before = snap(store, complaint.ticket)
+    answer = _officer_write(store, complaint, command)
+    assert answer == (
+        "Perintah yang mengubah laporan atau menjawab pelapor lewat SMS perlu PIN Anda di akhir pesan, "
+        "contoh: /status 1234-5678 diproses PIN 123456"
+    )
+    assert snap(store, complaint.ticket) == before
+    assert _officer_write(store, complaint, command, " PIN 111222").startswith("PIN salah")
+    assert snap(store, complaint.ticket) == before
+    done = _officer_write(store, complaint, command, f" PIN {PIN}")
+    assert done.startswith(f"Tiket {format_ticket(complaint.ticket)}") or done.startswith("Pesan Anda untuk pelapor")
+    assert snap(store, complaint.ticket) != before
+    with session_scope(store) as session:
+        assert PIN not in outbound_text(session, CITIZEN_URN)
+    assert officer_row(store, world.pupr_officer_id).pin_failures == 0
+
+
+@pytest.mark.parametrize("command", ["/daftar", "/tiket {t}", "/bantuan"])
+def test_an_officers_reads_over_sms_need_no_pin(store, world, command):
+    complaint = filed(store)
+    answer = say(store, OFFICER_SMS, command.format(t=format_ticket(complaint.ticket)))
+    assert answer.startswith(("Laporan terbuka", f"Tiket {format_ticket(complaint.ticket)}", "Perintah petugas:"))
+
+
+def test_five_wrong_pins_lock_an_officers_writes_over_sms_and_alert_the_supervisors(store, world):
+    with session_scope(store) as session:
+        officer_store.set_officer_pin(session, world.pupr_officer_id, pins.hash_pin(PIN))
+    complaint = filed(store)
+    d = format_ticket(complaint.ticket)
+    answers = [say(store, OFFICER_SMS, f"/status {d} diteruskan PIN 11122{n}") for n in range(5)]
+    assert answers[-1].startswith("PIN salah 5 kali: perintah dengan PIN dikunci 30 menit.")
+    assert say(store, OFFICER_SMS, f"/status {d} diteruskan PIN {PIN}").startswith("Perintah dengan PIN sedang dikunci")
+    assert say(store, OFFICER_SMS, f"/status {d} diteruskan").startswith("Perintah dengan PIN sedang dikunci")
+    assert status_of(store, complaint.ticket) == "diterima"
+    with session_scope(store) as session:
+        [alert] = [m for m in outbound(session, PUPR_SUPERVISOR_URN) if m.kind == MessageKind.security.value]
+        assert alert.text.startswith("PERINGATAN KEAMANAN: PIN salah 5 kali dari sms:")
+    assert say(store, OFFICER_SMS, "/daftar").startswith("Laporan terbuka")  # reads stay open
 
 
 @pytest.mark.parametrize("urn", [PUPR_SUPERVISOR_URN, SUPERVISOR_WHATSAPP, NATIONAL_ADMIN_URN])
@@ -230,7 +295,11 @@ def test_bantuan_over_sms_needs_no_pin(store, world):
 def test_a_supervisor_without_a_pin_is_told_to_get_one(store, world):
     with session_scope(store) as session:
         officer_store.set_officer_pin(session, world.pupr_supervisor_id, None)
-    expected = "Anda belum punya PIN untuk perintah lewat SMS. Minta admin mengaturnya (aduan officer pin)."
+    expected = (
+        "Perintah ini lewat SMS perlu PIN, dan Anda belum punya PIN: perintah tidak dijalankan. Minta admin "
+        f"Aduan membuatkannya (aduan officer pin --officer {world.pupr_supervisor_id}), lalu tulis PIN di "
+        "akhir pesan: /status 1234-5678 diproses PIN 123456. Lewat Telegram atau WhatsApp tanpa PIN."
+    )
     assert say(store, SUPERVISOR_SMS, "/daftar") == expected
     assert say(store, SUPERVISOR_SMS, f"/daftar PIN {PIN}") == expected
 

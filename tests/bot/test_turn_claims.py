@@ -15,10 +15,12 @@ from sqlmodel import select
 
 from bot import metrics, texts
 from bot.conversation import Conversations
+from storage import complaints as complaint_store
 from storage import conversation_claims as claim_store
 from storage import messages as message_store
 from storage.db import session_scope
 from storage.models import ContactUrn, Direction, Message
+from storage.rows import aware
 from tests.fakes.scripted_rasa import ScriptedRasa
 
 CITIZEN = "sim-sms:+6281234567890"
@@ -106,7 +108,7 @@ def test_a_dead_instances_claim_blocks_the_conversation_until_its_lease_runs_out
     message = stored(engine, "halo")
     now = datetime.now(timezone.utc)
     with session_scope(engine) as session:  # an instance killed mid-turn left its claim behind
-        assert claim_store.claim(session, message.urn_id, owner="killed", now=now, lease=timedelta(seconds=30))
+        assert claim_store.claim(session, message.urn_id, owner="killed", lease=timedelta(seconds=30))
     survivor = instance(engine, rasa)
     assert asyncio.run(survivor.process(message.urn_id)) == []
     assert rasa.calls == []
@@ -141,7 +143,7 @@ def test_the_claim_is_renewed_while_a_long_turn_runs_so_no_other_instance_takes_
 
 def _claims(engine, urn_id: int, owner: str) -> bool:
     with session_scope(engine) as session:
-        return claim_store.claim(session, urn_id, owner=owner, now=datetime.now(timezone.utc), lease=timedelta(seconds=30))
+        return claim_store.claim(session, urn_id, owner=owner, lease=timedelta(seconds=30))
 
 
 def test_an_instance_that_lost_its_claim_stops_after_the_step_it_is_in(engine):
@@ -223,3 +225,76 @@ def test_a_turn_that_comes_back_without_any_answer_asks_the_citizen_to_send_it_a
     asyncio.run(instance(engine, rasa).process(message.urn_id))
     assert answers(engine, message.id) == [texts.not_processed("id")]
     assert metrics.snapshot()["empty_answers"] == 1
+
+
+class _AnHourAhead(datetime):
+    """The clock of an app instance set an hour fast (a host whose NTP is broken)."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return datetime.now(tz) + timedelta(hours=1)
+
+
+class _AnHourBehind(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return datetime.now(tz) - timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    "holder_clock, other_clock",
+    [(datetime, _AnHourAhead), (_AnHourBehind, datetime)],
+    ids=["the-other-instance-an-hour-ahead", "the-holder-an-hour-behind"],
+)
+def test_a_claim_held_by_the_databases_clock_is_not_taken_over_by_an_instance_with_a_skewed_clock(
+    engine, monkeypatch, holder_clock, other_clock
+):
+    # Leases are granted and compared by the database's clock, whatever each instance's clock says
+    # (issue #26): ahead, the other instance saw the lease run out; behind, the holder granted
+    # itself a lease that had run out as it was made.
+    from bot import conversation
+
+    rasa = ScriptedRasa()
+    message = stored(engine, "halo")
+    holder, other = instance(engine, rasa), instance(engine, rasa)
+    monkeypatch.setattr(conversation, "datetime", holder_clock)
+    with session_scope(engine) as session:  # the holder is in a long turn (or frozen), within its lease
+        assert holder._claim(session, message.urn_id)
+    monkeypatch.setattr(conversation, "datetime", other_clock)
+    assert asyncio.run(other.process(message.urn_id)) == []
+    assert rasa.calls == []
+    owner, until = claim_of(engine, message.urn_id)
+    assert owner == holder.owner
+    expected = datetime.now(timezone.utc) + timedelta(seconds=30)  # the lease, by the database's clock
+    assert abs(aware(until) - expected) < timedelta(seconds=5)
+
+
+def test_an_officer_command_run_by_two_instances_takes_effect_once(engine):
+    # A lost claim lets two instances run the same officer message (both read it while pending):
+    # the one that marks it handled runs the command, in that transaction; the other does nothing.
+    from tests.casework_support import CITIZEN_URN, PUPR_OFFICER_URN, build_world, file, inbound, outbound
+
+    with session_scope(engine) as session:
+        build_world(session)
+        ticket = file(session).ticket
+        command = inbound(session, PUPR_OFFICER_URN, f"/balas {ticket} Tim kami datang besok pagi")
+    rasa = ScriptedRasa()
+    a, b = instance(engine, rasa), instance(engine, rasa)
+
+    async def both() -> tuple[list[int], list[int]]:
+        step_a = await a._tx(lambda s: a._next(s, command.urn_id))
+        step_b = await b._tx(lambda s: b._next(s, command.urn_id))  # before a stored its answer
+        assert step_a.message.id == step_b.message.id == command.id and step_b.officer is not None
+        ran_a, _ = await a._step(step_a)
+        ran_b, _ = await b._step(step_b)
+        return ran_a, ran_b
+
+    ran_a, ran_b = asyncio.run(both())
+    assert ran_a and ran_b == []  # the answer to the officer, once
+    with session_scope(engine) as session:
+        to_citizen = [m.text for m in outbound(session, CITIZEN_URN) if "Tim kami datang besok pagi" in m.text]
+        to_officer = outbound(session, PUPR_OFFICER_URN)
+        complaint = complaint_store.get_complaint(session, ticket)
+        replies = [e for e in complaint_store.complaint_history(session, complaint.id) if e.kind == "reply"]
+    assert len(to_citizen) == 1 and len(replies) == 1
+    assert len(to_officer) == 1

@@ -4,8 +4,9 @@ The client is ``georeport`` from PyPI (the maintained GeoReport v2 client; it re
 definitions and requests in JSON and XML but has no call to post one, so the post is a plain
 form-encoded POST, as the spec describes it). The form lists the services, files a request with
 the reporter's phone, and reads it back; the agency's officer is told on Telegram (fake Bot API),
-the reporter gets the ticket by SMS (fake Twilio); an admin moves the status through the REST API
-and the form reads the new status through Open311, while the reporter gets the push.
+the reporter's number is asked by SMS (fake Twilio) and answers YA (issue #26: until then it is
+record-only); an admin moves the status through the REST API and the form reads the new status
+through Open311, while the reporter gets the push.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from georeport import GeoReport
 
 from tests.channels_support import wait_for
+from tests.e2e.test_channels import twilio_sender
 
 pytestmark = pytest.mark.e2e
 
@@ -60,8 +62,11 @@ def test_a_web_form_files_a_request_and_reads_its_status_through_open311(stack, 
         what="the officer's notice of the Open311 request",
     )
     assert "Jalan berlubang besar" in notice[0]
-    sms = wait_for(lambda: fake_twilio.bodies_to(PHONE_E164), what="the reporter's SMS with the ticket")
-    assert f"nomor tiket {ticket}" in sms[0]
+    sms = wait_for(lambda: fake_twilio.bodies_to(PHONE_E164), what="the SMS asking the reporter's number")
+    assert f"Balas YA {ticket}" in sms[0]
+    assert twilio_sender(stack, fake_twilio, PHONE_E164)(f"YA {ticket}").status_code == 200
+    thanks = wait_for(lambda: fake_twilio.bodies_to(PHONE_E164)[1:], what="the answer to the reporter's YA")
+    assert f"Kabar laporan {ticket}" in thanks[0]
 
     # an admin verifies it through the REST API; Open311 tells the new status, the reporter hears it
     changed = httpx.post(
@@ -77,7 +82,7 @@ def test_a_web_form_files_a_request_and_reads_its_status_through_open311(stack, 
     )
     assert resolved.status_code == 200, resolved.text
     assert as_xml.get_service_request(ticket)["status"] == "closed"
-    pushes = wait_for(lambda: fake_twilio.bodies_to(PHONE_E164)[2:], what="the reporter's push of selesai")
+    pushes = wait_for(lambda: fake_twilio.bodies_to(PHONE_E164)[3:], what="the reporter's push of selesai")
     assert any("Sudah ditambal" in text for text in pushes)
     listed = as_json.get_service_requests(status="closed")
     assert ticket in [r["service_request_id"] for r in listed]

@@ -14,6 +14,7 @@ from storage.models import SQLModel
 TABLES = {
     "citizen", "contact_urn", "agency", "officer", "api_token", "complaint", "complaint_event", "message", "outbox",
     "officer_urn", "routing_rule", "deadline_alert", "dialogue_push", "open311_key",
+    "open311_confirmation",
 }
 
 
@@ -54,7 +55,7 @@ def test_two_instances_migrating_one_store_at_once_both_succeed_one_after_the_ot
             list(pool.map(lambda _: upgrade(url), range(2)))
         engine = make_engine(url)
         with engine.connect() as connection:
-            assert MigrationContext.configure(connection).get_current_revision() == "0012"
+            assert MigrationContext.configure(connection).get_current_revision() == "0013"
         engine.dispose()
     finally:
         drop()

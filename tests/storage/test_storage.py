@@ -154,8 +154,11 @@ def test_outbox_claims_are_leased_so_nothing_is_sent_twice(engine):
         first = outbox_store.claim_outbox(session, owner=OWNER, now=now, lease=timedelta(seconds=60))
     with session_scope(engine) as session:
         second = outbox_store.claim_outbox(session, owner=OWNER, now=now, lease=timedelta(seconds=60))
+    with session_scope(engine) as session:  # 60 s later (leases are the database's clock)
+        for item, _, _ in first:
+            session.get(OutboxItem, item.id).locked_until = now - timedelta(seconds=1)
     with session_scope(engine) as session:
-        after_lease = outbox_store.claim_outbox(session, owner=OWNER, now=now + timedelta(seconds=61), lease=timedelta(seconds=60))
+        after_lease = outbox_store.claim_outbox(session, owner=OWNER, now=now, lease=timedelta(seconds=60))
     assert [m.id for _, m, _ in first] == ids
     assert second == []
     assert [m.id for _, m, _ in after_lease] == ids  # a crashed dispatcher's rows come back

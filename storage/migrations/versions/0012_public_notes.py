@@ -8,7 +8,8 @@ A reply to the citizen is private; what a public read (the ticket page, keyless 
 of a complaint is its status and the public note that went with a status change, masked of
 personal data when it was written (issue #26). Notes written before this revision were written
 without the officer being told they would be public, so they stay private (no back-fill).
-Keyless ``servicerequestupdates`` filters events by ``created_at``: indexed.
+Keyless ``servicerequestupdates`` filters events by ``created_at``: indexed. An integration's
+``update_id`` is unique per key and complaint, no longer per key alone.
 """
 from typing import Sequence, Union
 
@@ -25,9 +26,18 @@ def upgrade() -> None:
     with op.batch_alter_table('complaint_event', schema=None) as batch_op:
         batch_op.add_column(sa.Column('public_note', sa.Text(), nullable=True))
         batch_op.create_index('ix_complaint_event_created_at', ['created_at'], unique=False)
+        # an integration's update_id is its own per complaint: the same id on another ticket is another update
+        batch_op.drop_constraint('uq_complaint_event_open311_update', type_='unique')
+        batch_op.create_unique_constraint(
+            'uq_complaint_event_open311_update', ['actor_open311_key_id', 'complaint_id', 'external_update_id']
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table('complaint_event', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_complaint_event_open311_update', type_='unique')
+        batch_op.create_unique_constraint(
+            'uq_complaint_event_open311_update', ['actor_open311_key_id', 'external_update_id']
+        )
         batch_op.drop_index('ix_complaint_event_created_at')
         batch_op.drop_column('public_note')

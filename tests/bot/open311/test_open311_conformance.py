@@ -284,6 +284,24 @@ def test_bad_filters_are_the_specs_errors(client, world, params, status, says):
     assert says in xml(response).findtext("error/description")
 
 
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize("path", ["requests", "servicerequestupdates"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start_date": "9999-12-31"},  # its 90 days forward are past the last date there is
+        {"end_date": "0001-01-01"},  # its 90 days back are before the first
+        {"start_date": "0001-01-01T00:00:00+07:00"},  # in UTC, before the first
+        {"end_date": "9999-12-31T23:59:59-12:00"},  # in UTC, after the last
+    ],
+)
+def test_a_date_past_what_the_window_can_reach_is_a_400_in_the_requests_format(client, world, fmt, path, params):
+    response = client.get(f"{ROOT}/{path}.{fmt}", params=params)
+    assert response.status_code == 400, response.text
+    says = response.json()[0]["description"] if fmt == "json" else xml(response).findtext("error/description")
+    assert "out of range" in says
+
+
 def test_one_answer_holds_at_most_1000_requests(client, world, store):
     with session_scope(store) as session:
         for _ in range(1003):

@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from bot import casework, officer_desk
 from bot.casework import Actor
+from bot.open311 import confirmation
 from storage import complaints as complaint_store
 from storage import contacts as contact_store
 from storage.db import session_scope
@@ -101,18 +102,20 @@ def test_a_confidential_complaint_is_in_no_public_read(client, keys, store, worl
     assert [(u["service_request_id"], u["status"], u["description"]) for u in listed] == [(ticket, "in_progress", "Tim dijadwalkan")]
 
 
-def test_a_reporters_phone_is_told_the_ticket_and_gets_every_push_by_sms(client, keys, store, world):
+def test_a_reporters_phone_is_asked_once_and_after_its_ya_gets_every_push_by_sms(client, keys, store, world):
     ticket = _file(client, keys.form, phone=PHONE)
+    with session_scope(store) as session:  # the number answers the ask (issue #26: a key may type any number)
+        contact = session.exec(select(ContactUrn).where(ContactUrn.urn == f"sms:{PHONE_E164}")).one()
+        assert confirmation.answer(session, contact, f"YA {ticket}") is not None
     _officer_changes(store, world, ticket, "diproses")
     with session_scope(store) as session:
-        contact = session.exec(select(ContactUrn).where(ContactUrn.urn == f"sms:{PHONE_E164}")).one()
         texts = session.exec(select(Message.text).where(Message.urn_id == contact.id, Message.direction == "out")).all()
         officer_notice = session.exec(
             select(Message.text).where(Message.direction == "out", Message.urn_id != contact.id)
         ).first()
-    assert f"nomor tiket {ticket}" in texts[0]
+    assert f"Balas YA {ticket}" in texts[0]  # the ask, then what YA is answered with
     assert "DIPROSES" in texts[1] and "http" not in texts[1]  # an SMS push: no page link
-    assert PHONE_E164 in officer_notice  # the agency may know who reported (not anonymous)
+    assert PHONE_E164 not in officer_notice  # announced before the number was confirmed: not shown
     assert ROAD["media_url"] in officer_notice  # the integration's link, as given
 
 

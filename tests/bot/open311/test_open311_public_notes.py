@@ -104,3 +104,17 @@ def test_without_a_note_status_notes_is_the_status_in_words(client, keys, store,
     _status(store, world, ticket, "diteruskan", None)
     [request] = client.get(f"{ROOT}/requests/{ticket}.json").json()
     assert request["status_notes"] == "DITERUSKAN ke instansi"
+
+
+def test_officers_reading_through_the_api_see_that_an_email_was_given_never_the_address(client, keys, store, world):
+    from storage import officers as officer_store
+
+    email = "warga.sleman@example.org"
+    response = post(client, "requests.json", api_key=keys.form, email=email, **ROAD)
+    ticket = response.json()[0]["service_request_id"]
+    with session_scope(store) as session:
+        token = officer_store.issue_token(session, world.pupr_officer_id)
+    detail = client.get(f"/api/v1/complaints/{ticket}", headers={"Authorization": f"Bearer {token}"})
+    assert detail.status_code == 200, detail.text
+    assert detail.json()["reporter"] == {"urn": "lewat Open311 (form), e-mail tercatat"}
+    assert email not in detail.text

@@ -7,7 +7,9 @@ import pytest
 from sqlmodel import select
 
 from bot import officer_desk
+from bot.open311 import confirmation
 from storage import complaints as complaint_store
+from storage import contacts as contact_store
 from storage.db import session_scope
 from storage.models import ComplaintEvent, ContactUrn, Message
 from tests.bot.open311.conftest import ROOT, children, post, xml
@@ -17,10 +19,13 @@ ROAD = dict(service_code="infrastruktur", description="Jalan berlubang di depan 
 
 
 @pytest.fixture
-def ticket(client, keys) -> str:
+def ticket(client, keys, store) -> str:
     response = post(client, "requests.json", api_key=keys.form, **ROAD)
     assert response.status_code == 200, response.text
-    return response.json()[0]["service_request_id"]
+    filed = response.json()[0]["service_request_id"]
+    with session_scope(store) as session:  # the number answered the ask: from now on it is the reporter (issue #26)
+        assert confirmation.answer(session, contact_store.get_urn(session, PHONE_URN), f"YA {filed}") is not None
+    return filed
 
 
 def _update(client, key: str, ticket: str, fmt: str = "json", **fields):
@@ -59,6 +64,22 @@ def test_an_update_sent_again_is_applied_once(client, keys, store, ticket):
     assert first == again
     replies = [text for text in _sms_to_reporter(store) if "Kami cek besok" in text]
     assert len(replies) == 1
+
+
+def test_an_update_id_is_the_integrations_per_ticket_reused_on_another_ticket_it_is_a_new_update(client, keys, store, ticket):
+    other = post(client, "requests.json", api_key=keys.form, **{**ROAD, "description": "Lampu jalan mati"}).json()[0]["service_request_id"]
+    first = _update(client, keys.pupr, ticket, status="in_progress", description="Tim dijadwalkan", update_id="42").json()
+    second = _update(client, keys.pupr, other, status="investigating", description="Petugas berangkat", update_id="42")
+    assert second.status_code == 200, second.text
+    assert first != second.json()  # not the first ticket's event
+    assert (_complaint(store, ticket).status, _complaint(store, other).status) == ("diproses", "diproses")
+    again = _update(client, keys.pupr, other, status="investigating", description="Petugas berangkat", update_id="42").json()
+    assert again == second.json()  # a retry on that ticket is still applied once
+    with session_scope(store) as session:
+        events = session.exec(select(ComplaintEvent).where(ComplaintEvent.external_update_id == "42")).all()
+    assert sorted((event.complaint_id, event.note) for event in events) == sorted(
+        [(_complaint(store, ticket).id, "Tim dijadwalkan"), (_complaint(store, other).id, "Petugas berangkat")]
+    )
 
 
 def test_a_description_without_a_new_status_is_a_reply_to_the_citizen(client, keys, store, ticket):

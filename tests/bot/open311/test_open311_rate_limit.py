@@ -1,0 +1,57 @@
+"""Each Open311 key posts at most OPEN311_KEY_RATE requests per window (issue #26): over it, a 429
+with Retry-After and the spec's error body in the request's format. Counted in the store, so the
+limit holds across app instances; another key is not affected."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.app import create_app
+from bot.config import Settings
+from storage.db import make_engine
+from tests.bot.open311.conftest import post, xml
+from tests.public_app_support import BASE_URL
+
+ROAD = dict(service_code="infrastruktur", description="Jalan berlubang di depan pasar", address_id="34.04.06")
+
+
+@pytest.fixture
+def store(database_url):  # SQLite, and PostgreSQL where the server is up
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def client(database_url, store):
+    settings = Settings(
+        DATABASE_URL=database_url, RASA_URL="http://127.0.0.1:9", RASA_TOKEN="t", PUBLIC_BASE_URL=BASE_URL,
+        OPEN311_KEY_RATE="3/minute",
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_a_key_over_its_rate_is_answered_429_with_retry_after_in_its_format(client, keys, world):
+    answers = [post(client, "requests.json", api_key=keys.form, **ROAD).status_code for _ in range(3)]
+    assert answers == [200, 200, 200]
+    refused = post(client, "requests.json", api_key=keys.form, **ROAD)
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    [body] = refused.json()
+    assert body["code"] == 429 and "3 requests per minute" in body["description"]
+    as_xml = post(client, "requests.xml", api_key=keys.form, **ROAD)
+    assert as_xml.status_code == 429 and xml(as_xml).find("error/code").text == "429"
+    assert "Retry-After" in as_xml.headers
+    # updates count too, and another key still posts
+    update = post(client, "servicerequestupdates.json", api_key=keys.form, service_request_id="1", status="open")
+    assert update.status_code == 429
+    assert post(client, "requests.json", api_key=keys.sleman, **ROAD).status_code == 200
+
+
+def test_the_rate_is_read_from_the_environment_and_refused_when_malformed():
+    assert Settings(OPEN311_KEY_RATE="120/hour").open311_key_limit == (120, 3600)
+    assert Settings().open311_key_limit == (60, 60)
+    with pytest.raises(ValueError):
+        Settings(OPEN311_KEY_RATE="lots")
