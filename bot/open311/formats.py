@@ -97,7 +97,10 @@ def render(fmt: str, root: str, body: Any, status: int = 200) -> Response:
 
 
 def error(fmt: str, failure: Open311Error) -> Response:
-    return render(fmt, "errors", [{"code": failure.status, "description": failure.description}], failure.status)
+    answer = render(fmt, "errors", [{"code": failure.status, "description": failure.description}], failure.status)
+    if (retry_after := getattr(failure, "retry_after", None)) is not None:  # a 429 says when to come back
+        answer.headers["Retry-After"] = str(retry_after)
+    return answer
 
 
 # ---------------------------------------------------------------- W3C datetimes

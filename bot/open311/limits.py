@@ -1,7 +1,8 @@
 """Each Open311 key's rate (OPEN311_KEY_RATE, e.g. 60/minute): a fixed window counted in the store.
 
-Every request a key posts is counted before any of it is read (storage/open311_limits.py keeps the
-count in the key's row, so every app instance counts against the same number). Over the limit the
+Every request made with a key (a post or a read) is counted before it is handled
+(storage/open311_limits.py keeps the count in the key's row, so every app instance counts against
+the same number). Over the limit the
 answer is 429 with ``Retry-After`` (seconds to the next window) and the spec's error body; a
 refused request is not counted (its transaction is rolled back), so a client that keeps trying
 gets through as soon as the window turns.

@@ -69,6 +69,10 @@ def _read(request: Request, work: Callable[[Session, Reader, dict[str, str]], An
     """Read-only store work with the reader the request's ``api_key`` makes, in one transaction."""
     params = dict(request.query_params)
     service_requests.Jurisdiction.parse(params.get("jurisdiction_id"))  # 404 for one we do not know
+    if params.get("api_key"):  # a key's reads count against its rate as its posts do
+        limit, period = request.app.state.settings.open311_key_limit
+        with session_scope(request.app.state.engine) as session:  # committed apart: the read is read-only
+            limits.count(session, _key(session, params["api_key"]).id, limit, period, _now())
     # keyless reads are public: their own bounded share of the store (bot/app.py), not the webhooks' pool
     public = not params.get("api_key")
     with request.app.state.public_reads.session() if public else session_scope(request.app.state.engine) as session:
@@ -156,10 +160,7 @@ async def _posted(
         await _within_rate(request, form["api_key"])
         body = await handle(form)
     except Open311Error as failure:
-        answer = error(fmt, failure)
-        if isinstance(failure, limits.RateLimited):
-            answer.headers["Retry-After"] = str(failure.retry_after)
-        return answer
+        return error(fmt, failure)
     request.app.state.gateway.dispatcher.wake()
     return render(fmt, root, body)
 

@@ -50,6 +50,17 @@ def test_a_key_over_its_rate_is_answered_429_with_retry_after_in_its_format(clie
     assert post(client, "requests.json", api_key=keys.sleman, **ROAD).status_code == 200
 
 
+def test_a_keys_reads_count_against_its_rate_and_keyless_reads_do_not(client, keys, world):
+    reads = [client.get("/open311/v2/requests.json", params={"api_key": keys.pupr}).status_code for _ in range(3)]
+    assert reads == [200, 200, 200]
+    refused = client.get("/open311/v2/servicerequestupdates.xml", params={"api_key": keys.pupr})
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+    assert xml(refused).find("error/code").text == "429"
+    assert post(client, "servicerequestupdates.json", api_key=keys.pupr, service_request_id="1", status="open").status_code == 429
+    for _ in range(5):  # the public is limited by the proxy per address, not here
+        assert client.get("/open311/v2/requests.json").status_code == 200
+
+
 def test_the_rate_is_read_from_the_environment_and_refused_when_malformed():
     assert Settings(OPEN311_KEY_RATE="120/hour").open311_key_limit == (120, 3600)
     assert Settings().open311_key_limit == (60, 60)
