@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -42,12 +43,13 @@ def file_one_message_complaint(send, replies) -> str:
     return TICKET.search(filed).group(1)
 
 
-def twilio_sender(stack, fake_twilio, sender: str, counter=iter(range(10**6))):
+def twilio_sender(stack, fake_twilio, sender: str):
     url = f"{stack.base_url}/webhooks/twilio"
     validator = RequestValidator(fake_twilio.auth_token)
 
     def send(text: str) -> httpx.Response:
-        params = {"MessageSid": f"SM{next(counter):032d}", "AccountSid": fake_twilio.account_sid,
+        # unique across every importer of this module (pytest may load it twice, each with its own counter)
+        params = {"MessageSid": f"SM{uuid.uuid4().hex}", "AccountSid": fake_twilio.account_sid,
                   "From": sender, "To": "+6281100001708", "Body": text, "NumMedia": "0"}
         return httpx.post(url, content=urlencode(params), timeout=10, headers={
             "Content-Type": "application/x-www-form-urlencoded",
