@@ -40,12 +40,14 @@ _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
 class Open311Error(Exception):
-    """A request the server refuses: an HTTP status (400, 403, 404) and what to tell the client."""
+    """A request the server refuses: an HTTP status (400, 403, 404, 429, 503) and what to tell the
+    client; ``retry_after`` (seconds) for a refusal that passes (429, 503)."""
 
-    def __init__(self, status: int, description: str) -> None:
+    def __init__(self, status: int, description: str, retry_after: int | None = None) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
+        self.retry_after = retry_after
 
 
 def format_of(suffix: str) -> str:
@@ -98,8 +100,8 @@ def render(fmt: str, root: str, body: Any, status: int = 200) -> Response:
 
 def error(fmt: str, failure: Open311Error) -> Response:
     answer = render(fmt, "errors", [{"code": failure.status, "description": failure.description}], failure.status)
-    if (retry_after := getattr(failure, "retry_after", None)) is not None:  # a 429 says when to come back
-        answer.headers["Retry-After"] = str(retry_after)
+    if failure.retry_after is not None:  # a 429 or a 503 says when to come back
+        answer.headers["Retry-After"] = str(failure.retry_after)
     return answer
 
 

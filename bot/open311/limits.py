@@ -25,8 +25,9 @@ class RateLimited(Open311Error):
 
     def __init__(self, limit: int, period: int, retry_after: int) -> None:
         per = _PERIOD_NAMES.get(period, f"{period} seconds")
-        super().__init__(429, f"this api_key may send {limit} requests per {per}: try again in {retry_after} s")
-        self.retry_after = retry_after
+        super().__init__(
+            429, f"this api_key may send {limit} requests per {per}: try again in {retry_after} s", retry_after
+        )
 
 
 def count(session: Session, key_id: int, limit: int, period: int, now: datetime) -> None:

@@ -17,12 +17,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import Session
 
-from bot import casework, reading_pool, regions, texts
+from bot import casework, metrics, reading_pool, regions, texts
 from bot.open311 import catalog, intake, limits, updates
 from bot.open311 import requests as service_requests
 from bot.open311.formats import Open311Error, error, format_of, render
 from storage import open311_keys
-from storage.db import in_transaction, session_scope
+from storage.db import SessionsBusy, in_transaction, session_scope
 from storage.models import Open311Key
 from storage.open311_requests import Reader
 from storage.tickets import format_ticket
@@ -75,8 +75,12 @@ def _read(request: Request, work: Callable[[Session, Reader, dict[str, str]], An
             limits.count(session, _key(session, params["api_key"]).id, limit, period, _now())
     # keyless reads are public: their own bounded share of the store (bot/app.py), not the webhooks' pool
     public = not params.get("api_key")
-    with request.app.state.public_reads.session() if public else session_scope(request.app.state.engine) as session:
-        return work(session, _reader(session, _key(session, params.get("api_key"))), params)
+    try:
+        with request.app.state.public_reads.session() if public else session_scope(request.app.state.engine) as session:
+            return work(session, _reader(session, _key(session, params.get("api_key"))), params)
+    except SessionsBusy:  # the public reads' share stayed full: told in the spec's error format
+        metrics.increment("public_reads_turned_away")
+        raise Open311Error(503, "busy: try again shortly", retry_after=1) from None
 
 
 async def _form(request: Request) -> dict[str, str]:
