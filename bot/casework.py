@@ -33,8 +33,6 @@ from storage.models import (
     Complaint,
     ComplaintEvent,
     ContactUrn,
-    Direction,
-    Message,
     MessageKind,
     Officer,
     OfficerRole,
@@ -227,19 +225,21 @@ def _load_for_push(session: Session, complaint: Complaint) -> _PushContext:
     return _PushContext(agency, contact, citizen)
 
 
-def _event(session: Session, complaint: Complaint, kind: str, actor: Actor, note: str | None = None, **status) -> None:
-    session.add(
-        ComplaintEvent(
-            complaint_id=complaint.id,
-            kind=kind,
-            actor_type=actor.kind,
-            actor_officer_id=actor.officer.id if actor.officer else None,
-            actor_open311_key_id=actor.open311_key_id,
-            external_update_id=actor.reference,
-            note=note,
-            **status,
-        )
+def _event(
+    session: Session, complaint: Complaint, kind: str, actor: Actor, note: str | None = None, **status
+) -> ComplaintEvent:
+    event = ComplaintEvent(
+        complaint_id=complaint.id,
+        kind=kind,
+        actor_type=actor.kind,
+        actor_officer_id=actor.officer.id if actor.officer else None,
+        actor_open311_key_id=actor.open311_key_id,
+        external_update_id=actor.reference,
+        note=note,
+        **status,
     )
+    session.add(event)
+    return event
 
 
 def _lock(session: Session, complaint: Complaint, actor: Actor) -> Complaint:
@@ -281,12 +281,6 @@ def _send_to_officers(
         send_to_contacts(session, group, cut, complaint, kind)
 
 
-def _told_of(session: Session, complaint: Complaint) -> set[int]:
-    """The addresses that got this complaint's notification already (before a re-route brought it back)."""
-    told = select(Message.urn_id).where(Message.complaint_id == complaint.id, Message.kind == MessageKind.new_complaint.value)
-    return set(session.exec(told.where(Message.direction == Direction.outbound.value)).all())
-
-
 def announce_new_complaint(session: Session, complaint: Complaint, *, rerouted_from: Agency | None = None) -> int:
     """Tell the agency's officers about a complaint just filed or re-routed (the reporter only when not anonymous).
 
@@ -295,7 +289,9 @@ def announce_new_complaint(session: Session, complaint: Complaint, *, rerouted_f
     """
     context = _load_for_push(session, complaint)  # the agency and the reporter's address, in one query
     contacts = officer_store.officer_contacts(session, complaint.agency_id, None)
-    told = _told_of(session, complaint) if rerouted_from is not None else set()
+    told = (  # the addresses told of it before a re-route brought it back
+        message_store.addresses_sent(session, complaint.id, MessageKind.new_complaint.value) if rerouted_from else set()
+    )
     fresh = [c for c in contacts if c.id not in told]
     if fresh:
         attachments = message_store.attachments_of_complaint(session, complaint.id)
@@ -312,19 +308,15 @@ def announce_new_complaint(session: Session, complaint: Complaint, *, rerouted_f
 # ---------------------------------------------------------------- status
 
 
-def public_note(note: str | None, actor: Actor) -> str | None:
-    """What a public read shows of a status change's note: the agency's notes, masked; None otherwise."""
-    return public_text(note) if note and actor.kind in PUBLIC_NOTE_ACTORS else None
-
-
 def change_status(
     session: Session, complaint: Complaint, new_status: str, *, actor: Actor, note: str | None, today: date
-) -> Complaint:
+) -> ComplaintEvent:
     """An officer's status change, with its deadlines, its event and the push to the citizen.
 
     ``note`` is public: it goes to the citizen and, masked of personal data, on the complaint's
     public page and keyless Open311 reads beside the status (the reason of a ``ditolak``, what was
-    done for ``selesai``). A message for the citizen alone is ``reply_to_citizen``.
+    done for ``selesai``). A message for the citizen alone is ``reply_to_citizen``. Returns the
+    recorded event (its ``public_note`` is what the public reads).
     """
     note = (note or "").strip() or None
     complaint = _lock(session, complaint, actor)  # a change at the same moment waits; we see its result
@@ -350,11 +342,11 @@ def change_status(
     complaint.status = new_status
     _touch(session, complaint)
     # the note goes to the citizen as written; the public reads show it masked (bot/public_page.py, Open311)
-    public = public_note(note, actor)
-    _event(session, complaint, "status", actor, note, public_note=public, from_status=old, to_status=new_status)
+    public = public_text(note) if note and actor.kind in PUBLIC_NOTE_ACTORS else None  # masked once, here
+    event = _event(session, complaint, "status", actor, note, public_note=public, from_status=old, to_status=new_status)
     kind = "resolution" if new_status == Status.selesai.value else "status"
     push_to_citizen(session, complaint, kind, lambda language: texts.status_push(complaint, agency, note, language))
-    return complaint
+    return event
 
 
 def reply_to_citizen(session: Session, complaint: Complaint, *, actor: Actor, text: str) -> Complaint:

@@ -312,7 +312,7 @@ class Conversations:
             # A photo without caption, a location pin, a sticker: nothing for the dialogue to read.
             # Acknowledge it without a turn, so the question the citizen was asked still stands.
             return await self._tx(lambda s: self._acknowledge_media(s, message, contact)), True
-        if open311_confirmation.yes_ticket(message.text) is not None:  # maybe the YA an Open311 ask waits for
+        if open311_confirmation.may_answer(contact, message.text):  # maybe the YA an Open311 ask waits for
             def confirm(session: Session) -> list[int] | None:
                 told = open311_confirmation.answer(session, contact, message.text)
                 return None if told is None else self._reply_without_turn(session, message, contact, told)

@@ -254,11 +254,10 @@ def _status(session: Session, request: Request, complaint: Complaint, rest: str)
     status = STATUS_ALIASES.get(word.lower())
     if status is None:
         raise CaseworkError("unknown_status", desk_texts.unknown_status(word) if word else desk_texts.usage("status"))
-    actor = Actor.of(request.officer)
-    casework.change_status(session, complaint, status, actor=actor, note=note, today=_today(complaint, request.now))
-    return desk_texts.status_changed(
-        complaint, casework.reporter_reachable(session, complaint), casework.public_note(note.strip(), actor)
+    event = casework.change_status(
+        session, complaint, status, actor=Actor.of(request.officer), note=note, today=_today(complaint, request.now)
     )
+    return desk_texts.status_changed(complaint, casework.reporter_reachable(session, complaint), event.public_note)
 
 
 def _reroute(session: Session, request: Request, complaint: Complaint, rest: str) -> str:

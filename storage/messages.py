@@ -138,6 +138,17 @@ def attachments_of_complaint(session: Session, complaint_id: int) -> list[Attach
     )
 
 
+def addresses_sent(session: Session, complaint_id: int, kind: str) -> set[int]:
+    """The addresses (urn ids) that were sent a message of this kind about this complaint."""
+    return set(
+        session.exec(
+            select(Message.urn_id).where(
+                Message.complaint_id == complaint_id, Message.kind == kind, Message.direction == Direction.outbound.value
+            )
+        ).all()
+    )
+
+
 def last_inbound_at(session: Session, urn_id: int) -> datetime | None:
     return session.exec(
         select(func.max(Message.created_at)).where(

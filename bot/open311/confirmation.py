@@ -102,6 +102,13 @@ def yes_ticket(text: str) -> str | None:
     return digits if is_valid_ticket(digits) else None
 
 
+def may_answer(contact: ContactUrn, text: str) -> bool:
+    """Whether a message could answer an ask, without the store: a YA by SMS, where the asks go.
+
+    Every citizen's YA at a chat summary passes here; only these are looked up."""
+    return contact.scheme == "sms" and yes_ticket(text) is not None
+
+
 def answer(session: Session, contact: ContactUrn, text: str, *, now: datetime | None = None) -> str | None:
     """Apply a YA from this address to its pending ask; returns what to tell it, or None when the
     message is no such answer (it goes to the dialogue)."""

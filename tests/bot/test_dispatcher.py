@@ -15,6 +15,7 @@ from storage import contacts as contact_store
 from storage import outbox as outbox_store
 from storage.db import session_scope
 from storage.models import Message, OutboxItem
+from tests.skewed_clocks import HOLDER_AND_OTHER_CLOCKS
 
 
 class GatedAdapter:
@@ -217,23 +218,7 @@ class HeldAdapter:
         return SendResult(SendOutcome.sent, external_id=f"x-{message.message_id}", status="delivered")
 
 
-class _AnHourAhead(datetime):
-    @classmethod
-    def now(cls, tz=None):
-        return datetime.now(tz) + timedelta(hours=1)
-
-
-class _AnHourBehind(datetime):
-    @classmethod
-    def now(cls, tz=None):
-        return datetime.now(tz) - timedelta(hours=1)
-
-
-@pytest.mark.parametrize(
-    "holder_clock, other_clock",
-    [(datetime, _AnHourAhead), (_AnHourBehind, datetime)],
-    ids=["the-other-instance-an-hour-ahead", "the-holder-an-hour-behind"],
-)
+@HOLDER_AND_OTHER_CLOCKS
 def test_a_lease_held_by_the_databases_clock_is_not_taken_over_by_an_instance_with_a_skewed_clock(
     engine, monkeypatch, holder_clock, other_clock
 ):

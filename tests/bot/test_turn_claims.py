@@ -22,6 +22,7 @@ from storage.db import session_scope
 from storage.models import ContactUrn, Direction, Message
 from storage.rows import aware
 from tests.fakes.scripted_rasa import ScriptedRasa
+from tests.skewed_clocks import HOLDER_AND_OTHER_CLOCKS
 
 CITIZEN = "sim-sms:+6281234567890"
 
@@ -227,25 +228,7 @@ def test_a_turn_that_comes_back_without_any_answer_asks_the_citizen_to_send_it_a
     assert metrics.snapshot()["empty_answers"] == 1
 
 
-class _AnHourAhead(datetime):
-    """The clock of an app instance set an hour fast (a host whose NTP is broken)."""
-
-    @classmethod
-    def now(cls, tz=None):
-        return datetime.now(tz) + timedelta(hours=1)
-
-
-class _AnHourBehind(datetime):
-    @classmethod
-    def now(cls, tz=None):
-        return datetime.now(tz) - timedelta(hours=1)
-
-
-@pytest.mark.parametrize(
-    "holder_clock, other_clock",
-    [(datetime, _AnHourAhead), (_AnHourBehind, datetime)],
-    ids=["the-other-instance-an-hour-ahead", "the-holder-an-hour-behind"],
-)
+@HOLDER_AND_OTHER_CLOCKS
 def test_a_claim_held_by_the_databases_clock_is_not_taken_over_by_an_instance_with_a_skewed_clock(
     engine, monkeypatch, holder_clock, other_clock
 ):

@@ -10,17 +10,13 @@ from __future__ import annotations
 from xml.etree import ElementTree
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from bot import casework
-from bot.app import create_app
-from bot.config import Settings
 from storage import complaints as complaint_store
-from storage.db import make_engine, session_scope
+from storage.db import session_scope
 from storage.models import ComplaintEvent, ContactUrn, Message
-from tests.bot.open311.conftest import ROOT, post, xml
-from tests.public_app_support import BASE_URL
+from tests.bot.open311.conftest import ROOT, client_on, post, store_on, xml
 
 DIRTY = "Jalan\x00 berlubang\x0b di depan\x1b pasar\r\nsudah seminggu\x7f"
 CLEAN = "Jalan berlubang di depan pasar\nsudah seminggu"
@@ -30,17 +26,13 @@ ROAD = dict(service_code="infrastruktur", description=DIRTY, address_id="34.04.0
 # The module's app and store run on both backends (``database_url``: SQLite, and PostgreSQL where
 # the server is up), in place of public_app_support's SQLite ones.
 @pytest.fixture
-def store(database_url):
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
+def store(database_url):  # SQLite, and PostgreSQL where the server is up
+    yield from store_on(database_url)
 
 
 @pytest.fixture
 def client(database_url, store):
-    settings = Settings(DATABASE_URL=database_url, RASA_URL="http://127.0.0.1:9", RASA_TOKEN="t", PUBLIC_BASE_URL=BASE_URL)
-    with TestClient(create_app(settings)) as client:
-        yield client
+    yield from client_on(database_url)
 
 
 def _file(client, key: str, **fields) -> str:

@@ -12,27 +12,21 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlmodel import select
 
-import pytest
-from fastapi.testclient import TestClient
-
 from bot import casework
-from bot.app import create_app
-from bot.config import Settings
 from bot.casework import Actor
 from bot.conversation import Conversations
 from channels import gsm7
 from storage import complaints as complaint_store
 from storage import messages as message_store
-from storage.db import session_scope
 from storage import models
+from storage.db import session_scope
 from storage.models import Complaint, ContactUrn, DialoguePush, Message, Officer
-from tests.bot.open311.conftest import post
+from tests.bot.open311.conftest import client_on, post, store_on
 from tests.casework_support import FILED_ON
-from storage.db import make_engine
 from tests.fakes.scripted_rasa import ScriptedRasa
-from tests.public_app_support import BASE_URL
 
 PHONE, PHONE_URN = "0812-7777-3456", "sms:+6281277773456"
 OTHER_URN = "sms:+6285799990000"
@@ -41,17 +35,13 @@ ROAD = dict(service_code="infrastruktur", description="Jalan berlubang di depan 
 
 # The module's app and store run on both backends (SQLite, and PostgreSQL where the server is up).
 @pytest.fixture
-def store(database_url):
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
+def store(database_url):  # SQLite, and PostgreSQL where the server is up
+    yield from store_on(database_url)
 
 
 @pytest.fixture
 def client(database_url, store):
-    settings = Settings(DATABASE_URL=database_url, RASA_URL="http://127.0.0.1:9", RASA_TOKEN="t", PUBLIC_BASE_URL=BASE_URL)
-    with TestClient(create_app(settings)) as client:
-        yield client
+    yield from client_on(database_url)
 
 
 def _file(client, key: str, **fields) -> str:

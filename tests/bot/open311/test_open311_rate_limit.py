@@ -5,32 +5,21 @@ limit holds across app instances; another key is not affected."""
 from __future__ import annotations
 
 import pytest
-from fastapi.testclient import TestClient
 
-from bot.app import create_app
 from bot.config import Settings
-from storage.db import make_engine
-from tests.bot.open311.conftest import post, xml
-from tests.public_app_support import BASE_URL
+from tests.bot.open311.conftest import client_on, post, store_on, xml
 
 ROAD = dict(service_code="infrastruktur", description="Jalan berlubang di depan pasar", address_id="34.04.06")
 
 
 @pytest.fixture
 def store(database_url):  # SQLite, and PostgreSQL where the server is up
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
+    yield from store_on(database_url)
 
 
 @pytest.fixture
 def client(database_url, store):
-    settings = Settings(
-        DATABASE_URL=database_url, RASA_URL="http://127.0.0.1:9", RASA_TOKEN="t", PUBLIC_BASE_URL=BASE_URL,
-        OPEN311_KEY_RATE="3/minute",
-    )
-    with TestClient(create_app(settings)) as client:
-        yield client
+    yield from client_on(database_url, OPEN311_KEY_RATE="3/minute")
 
 
 def test_a_key_over_its_rate_is_answered_429_with_retry_after_in_its_format(client, keys, world):
